@@ -1,1 +1,91 @@
-//! wip
+//! roomgate's storage interface ([`Store`]) and its backends.
+//!
+//! The backend is picked once, from the database URL's scheme, by [`connect`]:
+//! `sqlite://path/to/file.db` (the default; created if missing, WAL, file mode 0600).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), roomgate_store::StoreError> {
+//! let store = roomgate_store::connect("sqlite://roomgate.db").await?;
+//! store.ping().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Timestamps are Unix time in microseconds (`i64`), so both backends store and compare them the same way.
+
+mod error;
+mod model;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+pub use error::StoreError;
+pub use model::{ApiKeyRecord, KeyAuth, NewApiKey, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord};
+pub use sqlite::SqliteStore;
+
+/// Result of a store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything roomgate keeps. Implementations are cheap to share (`Arc<dyn Store>`).
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// The id of the account called `name`, creating it if needed.
+    async fn ensure_account(&self, name: &str, now: i64) -> Result<Uuid>;
+    /// Stores a new API key (its hash only).
+    async fn insert_api_key(&self, key: &NewApiKey) -> Result<ApiKeyRecord>;
+    /// All API keys, newest first, revoked ones included.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>>;
+    /// Marks a key revoked; `NotFound` if no such key, idempotent otherwise.
+    async fn revoke_api_key(&self, id: Uuid, now: i64) -> Result<()>;
+    /// How many keys are not revoked.
+    async fn count_active_api_keys(&self) -> Result<u64>;
+    /// The account of an active key with this SHA-256 hash.
+    async fn authenticate(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>>;
+    /// In one indexed read: the key's account and whether `room_id` belongs to it.
+    async fn authorize_room(&self, key_hash: &[u8; 32], room_id: Uuid) -> Result<Option<(KeyAuth, bool)>>;
+
+    /// Stores a new room; `Conflict` if its unique name is taken in the account.
+    async fn insert_room(&self, room: &RoomRecord) -> Result<()>;
+    /// One room of the account; `NotFound` otherwise.
+    async fn get_room(&self, account_id: Uuid, id: Uuid) -> Result<RoomRecord>;
+    /// Whether the room exists (any account): the refresh path's one read.
+    async fn room_exists(&self, id: Uuid) -> Result<bool>;
+    /// One page of the account's rooms, newest first, and the number of matches.
+    async fn list_rooms(
+        &self,
+        account_id: Uuid,
+        filter: &RoomFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<RoomRecord>, u64)>;
+    /// Applies `patch` atomically; `NotFound` or `Conflict`.
+    async fn update_room(
+        &self,
+        account_id: Uuid,
+        id: Uuid,
+        patch: &RoomPatch,
+        now: i64,
+    ) -> Result<RoomRecord>;
+    /// Deletes a room; `NotFound` if it is not the account's.
+    async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()>;
+
+    /// Every signing key, oldest first.
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
+    /// Stores a new signing key.
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
+}
+
+/// Opens the store named by `url` and applies its migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    match url.split_once(':').map(|(scheme, _)| scheme) {
+        Some("sqlite") => Ok(Arc::new(SqliteStore::connect(url).await?)),
+        _ => Err(StoreError::Config(
+            "database URL must start with sqlite:// (e.g. sqlite://roomgate.db)".into(),
+        )),
+    }
+}

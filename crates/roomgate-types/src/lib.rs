@@ -1,1 +1,41 @@
-//! Wire types.
+//! Wire types of the Telnyx-compatible Rooms API, shared by the roomgate server and client.
+//!
+//! Responses are wrapped in [`Data`] (`{"data": ...}`) or [`Page`] (`{"data": [...], "meta": {...}}`);
+//! every error response is an [`ErrorBody`].
+//!
+//! ```
+//! use roomgate_types::{Data, Room};
+//! let json = r#"{"data":{"id":"7b61621f-62e0-4aad-ab11-9fd19e272e73","unique_name":"My Room",
+//!   "max_participants":10,"enable_recording":false,"webhook_event_url":null,
+//!   "webhook_event_failover_url":null,"webhook_timeout_secs":null,"active_session_id":null,
+//!   "created_at":"2021-04-16T09:46:20.954863Z","updated_at":"2021-04-16T09:46:20.954863Z","record_type":"room"}}"#;
+//! let room: Data<Room> = serde_json::from_str(json).unwrap();
+//! assert_eq!(room.data.max_participants, 10);
+//! ```
+
+mod error;
+mod rooms;
+mod tokens;
+
+pub use error::{ErrorBody, ErrorObject, ErrorSource};
+pub use rooms::{CreateRoomRequest, Page, PageMeta, Room, UpdateRoomRequest};
+pub use tokens::{
+    AccessToken, ClientToken, CreateAccessTokenRequest, GenerateClientTokenRequest, JoinClientToken,
+    RefreshAccessTokenRequest, RefreshClientTokenRequest, RoomAccessToken,
+};
+
+use serde::{Deserialize, Serialize};
+
+/// The `{"data": ...}` envelope of every single-resource response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Data<T> {
+    /// The resource.
+    pub data: T,
+}
+
+impl<T> Data<T> {
+    /// Wraps a resource.
+    pub fn new(data: T) -> Self {
+        Self { data }
+    }
+}

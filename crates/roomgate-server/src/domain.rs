@@ -1,0 +1,221 @@
+//! Parse, don't validate: request values become these types or a Telnyx 422 naming the field.
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, InvalidCode};
+
+/// A lifetime in seconds within `MIN..=MAX`, `DEFAULT` when absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TtlSecs<const MIN: i64, const MAX: i64, const DEFAULT: i64>(i64);
+
+/// An access token's lifetime: 10..=3600 s, default 600.
+pub type AccessTtl = TtlSecs<10, 3600, 600>;
+/// A refresh token's lifetime: 60..=86400 s, default 3600.
+pub type RefreshTtl = TtlSecs<60, 86400, 3600>;
+
+impl<const MIN: i64, const MAX: i64, const DEFAULT: i64> TtlSecs<MIN, MAX, DEFAULT> {
+    /// Reads `body[name]`; absent or null means the default.
+    pub fn parse(body: &Map<String, Value>, name: &str) -> Result<Self, ApiError> {
+        Ok(Self(int_in(body, name, MIN, MAX)?.unwrap_or(DEFAULT)))
+    }
+
+    /// The seconds.
+    pub fn secs(self) -> i64 {
+        self.0
+    }
+}
+
+/// An optional integer field within `min..=max`; null counts as absent.
+pub fn int_in(body: &Map<String, Value>, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => {
+            let out_of_range = || {
+                ApiError::field(
+                    InvalidCode::OutOfRange,
+                    name,
+                    format!("{name} must be between {min} and {max}."),
+                )
+            };
+            if let Some(v) = n.as_i64() {
+                if (min..=max).contains(&v) {
+                    Ok(Some(v))
+                } else {
+                    Err(out_of_range())
+                }
+            } else if n.is_u64() {
+                Err(out_of_range())
+            } else {
+                Err(ApiError::field(
+                    InvalidCode::WrongType,
+                    name,
+                    format!("{name} must be an integer."),
+                ))
+            }
+        }
+        Some(_) => Err(ApiError::field(
+            InvalidCode::WrongType,
+            name,
+            format!("{name} must be an integer."),
+        )),
+    }
+}
+
+/// An optional boolean field; null counts as absent.
+pub fn bool_field(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ApiError::field(
+            InvalidCode::WrongType,
+            name,
+            format!("{name} must be a boolean."),
+        )),
+    }
+}
+
+/// A field that may be absent, explicitly null, or a string.
+pub fn nullable_string<'a>(
+    body: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<Option<&'a str>>, ApiError> {
+    match body.get(name) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(s)) => Ok(Some(Some(s))),
+        Some(_) => Err(ApiError::field(
+            InvalidCode::WrongType,
+            name,
+            format!("{name} must be a string."),
+        )),
+    }
+}
+
+/// A room's name, unique within its account: 1 to 255 characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UniqueName(String);
+
+impl UniqueName {
+    /// Checks a candidate name.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        let len = s.chars().count();
+        if !(1..=255).contains(&len) || s.chars().any(char::is_control) {
+            return Err(ApiError::field(
+                InvalidCode::OutOfRange,
+                "unique_name",
+                "unique_name must be 1 to 255 characters without control characters.",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The name.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A webhook target: an absolute http(s) URL of at most 2048 bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookUrl(String);
+
+impl WebhookUrl {
+    /// Checks a candidate URL for field `name`.
+    pub fn parse(s: &str, name: &str) -> Result<Self, ApiError> {
+        let ok = s.len() <= 2048
+            && s.parse::<axum::http::Uri>().is_ok_and(|uri| {
+                matches!(uri.scheme_str(), Some("http" | "https")) && uri.authority().is_some()
+            });
+        if !ok {
+            return Err(ApiError::field(
+                InvalidCode::OutOfRange,
+                name,
+                format!("{name} must be an absolute http or https URL."),
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The URL.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// The maximum participants of a room: 2..=50, default 10.
+pub const MAX_PARTICIPANTS: (i64, i64, i64) = (2, 50, 10);
+/// A webhook timeout: 1..=30 seconds.
+pub const WEBHOOK_TIMEOUT: (i64, i64) = (1, 30);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    fn code_and_pointer(e: ApiError) -> (InvalidCode, String) {
+        match e {
+            ApiError::Invalid {
+                code,
+                location: crate::error::Location::Pointer(p),
+                ..
+            } => (code, p),
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ttl_defaults_when_absent_or_null() {
+        assert_eq!(AccessTtl::parse(&obj(json!({})), "ttl_secs").unwrap().secs(), 600);
+        assert_eq!(
+            AccessTtl::parse(&obj(json!({"ttl_secs": null})), "ttl_secs")
+                .unwrap()
+                .secs(),
+            600
+        );
+        assert_eq!(RefreshTtl::parse(&obj(json!({})), "x").unwrap().secs(), 3600);
+    }
+
+    #[test]
+    fn ttl_accepts_both_edges_and_rejects_just_outside() {
+        for (v, ok) in [(9, false), (10, true), (3600, true), (3601, false)] {
+            let r = AccessTtl::parse(&obj(json!({ "ttl_secs": v })), "ttl_secs");
+            assert_eq!(r.is_ok(), ok, "{v}");
+        }
+        for (v, ok) in [(59, false), (60, true), (86400, true), (86401, false)] {
+            assert_eq!(RefreshTtl::parse(&obj(json!({ "r": v })), "r").is_ok(), ok, "{v}");
+        }
+    }
+
+    #[test]
+    fn ttl_wrong_types_are_10026_and_out_of_range_10033() {
+        for bad in [json!("600"), json!(600.5), json!(true), json!([600]), json!({})] {
+            let e = AccessTtl::parse(&obj(json!({ "ttl_secs": bad })), "ttl_secs").unwrap_err();
+            assert_eq!(code_and_pointer(e), (InvalidCode::WrongType, "/ttl_secs".into()));
+        }
+        for bad in [json!(-1), json!(u64::MAX), json!(0)] {
+            let e = AccessTtl::parse(&obj(json!({ "ttl_secs": bad })), "ttl_secs").unwrap_err();
+            assert_eq!(code_and_pointer(e), (InvalidCode::OutOfRange, "/ttl_secs".into()));
+        }
+    }
+
+    #[test]
+    fn unique_name_bounds() {
+        assert!(UniqueName::parse("My room").is_ok());
+        assert!(UniqueName::parse("").is_err());
+        assert!(UniqueName::parse(&"x".repeat(255)).is_ok());
+        assert!(UniqueName::parse(&"x".repeat(256)).is_err());
+        assert!(UniqueName::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn webhook_url_must_be_absolute_http() {
+        assert!(WebhookUrl::parse("https://example.com/hook", "u").is_ok());
+        assert!(WebhookUrl::parse("http://10.0.0.1:8080/x?y=1", "u").is_ok());
+        for bad in ["ftp://example.com", "/relative", "example.com", "", "https://"] {
+            assert!(WebhookUrl::parse(bad, "u").is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Extractors whose rejections are [`ApiError`]s, so every bad request gets a Telnyx error body.
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts},
+};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// A request body of at most [`crate::MAX_BODY_BYTES`], declared as JSON (or undeclared), not yet parsed.
+///
+/// Parsing is left to the handler so that authentication can be answered first.
+#[derive(Debug)]
+pub struct JsonBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
+            let essence = ct.split(';').next().unwrap_or_default().trim();
+            if !(essence == "application/json" || essence.ends_with("+json")) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest("The request body could not be read.".into())
+            }
+        })?;
+        Ok(Self(bytes))
+    }
+}
+
+impl JsonBody {
+    /// The body as a JSON object; an empty body is an empty object.
+    pub fn object(&self) -> Result<Map<String, Value>, ApiError> {
+        if self.0.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Map::new());
+        }
+        match serde_json::from_slice::<Value>(&self.0) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(ApiError::BadRequest(
+                "The request body must be a JSON object.".into(),
+            )),
+            Err(e) => Err(ApiError::BadRequest(format!(
+                "The request body is not valid JSON (line {}, column {}).",
+                e.line(),
+                e.column()
+            ))),
+        }
+    }
+}
+
+/// The room id in the path; anything that is not a UUID is a room that does not exist.
+#[derive(Clone, Copy, Debug)]
+pub struct RoomIdPath(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for RoomIdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("Room"))?;
+        Uuid::try_parse(&raw)
+            .map(Self)
+            .map_err(|_| ApiError::NotFound("Room"))
+    }
+}
+
+/// The secret of an `Authorization: Bearer <key>` header; the scheme is case-insensitive.
+///
+/// Its `Debug` never shows the key.
+pub struct BearerKey(pub String);
+
+impl std::fmt::Debug for BearerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerKey(<redacted>)")
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized)?;
+        let value = value.to_str().map_err(|_| ApiError::Unauthorized)?;
+        let (scheme, key) = value.split_once(' ').ok_or(ApiError::Unauthorized)?;
+        let key = key.trim();
+        if !scheme.eq_ignore_ascii_case("bearer") || key.is_empty() || key.len() > 512 {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(Self(key.to_owned()))
+    }
+}
+
+/// The account of a valid, unrevoked API key (one indexed read).
+#[derive(Clone, Copy, Debug)]
+pub struct Account(pub roomgate_store::KeyAuth);
+
+impl FromRequestParts<crate::AppState> for Account {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
+        let BearerKey(secret) = BearerKey::from_request_parts(parts, state).await?;
+        let auth = state.store().authenticate(&crate::auth::hash(&secret)).await?;
+        auth.map(Self).ok_or(ApiError::Unauthorized)
+    }
+}

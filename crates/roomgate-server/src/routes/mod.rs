@@ -1,0 +1,60 @@
+//! Routes, grouped by area.
+mod meta;
+mod rooms;
+mod tokens;
+
+use axum::{
+    http::{header, HeaderValue, Method},
+    routing::{get, post},
+    Router,
+};
+use tower_http::{
+    cors::{Any, CorsLayer},
+    set_header::SetResponseHeaderLayer,
+};
+
+use crate::{error::ApiError, AppState};
+
+pub(crate) fn router() -> Router<AppState> {
+    // Browsers refresh tokens and fetch the JWKS directly, from any origin; they never hold an API key.
+    let public = Router::new()
+        .route(
+            "/v2/rooms/{room_id}/actions/refresh_access_token",
+            post(tokens::refresh_seed),
+        )
+        .route(
+            "/v2/rooms/{room_id}/actions/refresh_client_token",
+            post(tokens::refresh_current),
+        )
+        .route("/.well-known/jwks.json", get(meta::jwks))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]),
+        );
+    let token_routes = Router::new()
+        .route(
+            "/v2/rooms/{room_id}/actions/create_access_token",
+            post(tokens::create_seed),
+        )
+        .route(
+            "/v2/rooms/{room_id}/actions/generate_join_client_token",
+            post(tokens::create_current),
+        )
+        .merge(public);
+    Router::new()
+        .merge(token_routes.layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        )))
+        .route("/v2/rooms", post(rooms::create).get(rooms::list))
+        .route(
+            "/v2/rooms/{room_id}",
+            get(rooms::view).patch(rooms::update).delete(rooms::delete),
+        )
+        .route("/healthz", get(meta::healthz))
+        .route("/readyz", get(meta::readyz))
+        .fallback(|| async { ApiError::NotFound("Resource") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}

@@ -1,0 +1,235 @@
+//! `/v2/rooms`: create, list, view, update, delete.
+use axum::{
+    extract::{RawQuery, State},
+    http::StatusCode,
+    Json,
+};
+use roomgate_store::{RoomFilter, RoomPatch, RoomRecord, StoreError};
+use roomgate_types::{Data, Page, PageMeta, Room};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        bool_field, int_in, nullable_string, UniqueName, WebhookUrl, MAX_PARTICIPANTS, WEBHOOK_TIMEOUT,
+    },
+    error::{ApiError, InvalidCode},
+    extract::{Account, JsonBody, RoomIdPath},
+    timefmt, AppState,
+};
+
+/// The wire form of a stored room.
+pub(crate) fn to_wire(r: RoomRecord) -> Room {
+    Room {
+        id: r.id.to_string(),
+        unique_name: r.unique_name,
+        max_participants: u32::try_from(r.max_participants).unwrap_or_default(),
+        enable_recording: r.enable_recording,
+        webhook_event_url: r.webhook_event_url,
+        webhook_event_failover_url: r.webhook_event_failover_url,
+        webhook_timeout_secs: r.webhook_timeout_secs.and_then(|t| u32::try_from(t).ok()),
+        active_session_id: None,
+        created_at: timefmt::micros_rfc3339(r.created_at),
+        updated_at: timefmt::micros_rfc3339(r.updated_at),
+        record_type: "room".into(),
+    }
+}
+
+fn duplicate_name() -> ApiError {
+    ApiError::field(
+        InvalidCode::Duplicate,
+        "unique_name",
+        "A room with this unique_name already exists.",
+    )
+}
+
+fn map_conflict(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(_) => duplicate_name(),
+        other => other.into(),
+    }
+}
+
+/// Every settable field, parsed; `None` = absent, `Some(None)` = explicitly cleared.
+fn parse_patch(body: &Map<String, Value>) -> Result<RoomPatch, ApiError> {
+    let url = |name: &str| -> Result<Option<Option<String>>, ApiError> {
+        Ok(match nullable_string(body, name)? {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(s)) => Some(Some(WebhookUrl::parse(s, name)?.into_inner())),
+        })
+    };
+    let unique_name = match nullable_string(body, "unique_name")? {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(s)) => Some(Some(UniqueName::parse(s)?.into_inner())),
+    };
+    let (min, max, _) = MAX_PARTICIPANTS;
+    let timeout = match body.get("webhook_timeout_secs") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => int_in(body, "webhook_timeout_secs", WEBHOOK_TIMEOUT.0, WEBHOOK_TIMEOUT.1)?
+            .map(|t| Some(t as i32)),
+    };
+    Ok(RoomPatch {
+        unique_name,
+        max_participants: int_in(body, "max_participants", min, max)?.map(|v| v as i32),
+        enable_recording: bool_field(body, "enable_recording")?,
+        webhook_event_url: url("webhook_event_url")?,
+        webhook_event_failover_url: url("webhook_event_failover_url")?,
+        webhook_timeout_secs: timeout,
+    })
+}
+
+/// `POST /v2/rooms`.
+pub(super) async fn create(
+    State(app): State<AppState>,
+    Account(auth): Account,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<Data<Room>>), ApiError> {
+    let patch = parse_patch(&body.object()?)?;
+    let now = timefmt::unix_micros(app.now());
+    let room = RoomRecord {
+        id: Uuid::new_v4(),
+        account_id: auth.account_id,
+        unique_name: patch.unique_name.flatten(),
+        max_participants: patch.max_participants.unwrap_or(MAX_PARTICIPANTS.2 as i32),
+        enable_recording: patch.enable_recording.unwrap_or(false),
+        webhook_event_url: patch.webhook_event_url.flatten(),
+        webhook_event_failover_url: patch.webhook_event_failover_url.flatten(),
+        webhook_timeout_secs: patch.webhook_timeout_secs.flatten(),
+        created_at: now,
+        updated_at: now,
+    };
+    app.store().insert_room(&room).await.map_err(map_conflict)?;
+    Ok((StatusCode::CREATED, Json(Data::new(to_wire(room)))))
+}
+
+/// `GET /v2/rooms/{room_id}`.
+pub(super) async fn view(
+    State(app): State<AppState>,
+    Account(auth): Account,
+    RoomIdPath(id): RoomIdPath,
+) -> Result<Json<Data<Room>>, ApiError> {
+    let room = app.store().get_room(auth.account_id, id).await?;
+    Ok(Json(Data::new(to_wire(room))))
+}
+
+/// `PATCH /v2/rooms/{room_id}`.
+pub(super) async fn update(
+    State(app): State<AppState>,
+    Account(auth): Account,
+    RoomIdPath(id): RoomIdPath,
+    body: JsonBody,
+) -> Result<Json<Data<Room>>, ApiError> {
+    let patch = parse_patch(&body.object()?)?;
+    let now = timefmt::unix_micros(app.now());
+    let room = app
+        .store()
+        .update_room(auth.account_id, id, &patch, now)
+        .await
+        .map_err(map_conflict)?;
+    Ok(Json(Data::new(to_wire(room))))
+}
+
+/// `DELETE /v2/rooms/{room_id}`.
+pub(super) async fn delete(
+    State(app): State<AppState>,
+    Account(auth): Account,
+    RoomIdPath(id): RoomIdPath,
+) -> Result<StatusCode, ApiError> {
+    app.store().delete_room(auth.account_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v2/rooms` query: `page[number]`, `page[size]` and the filters.
+#[derive(Debug, Default)]
+struct ListQuery {
+    page_number: u64,
+    page_size: u32,
+    filter: RoomFilter,
+}
+
+/// Tightens a bound: filters given together all apply.
+fn narrow(bound: &mut Option<i64>, value: i64, pick: fn(i64, i64) -> i64) {
+    *bound = Some(bound.map_or(value, |old| pick(old, value)));
+}
+
+fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+    let mut q = ListQuery {
+        page_number: 1,
+        page_size: 20,
+        filter: RoomFilter::default(),
+    };
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        let int = |min: u64, max: u64| -> Result<u64, ApiError> {
+            let n: u64 = value.parse().map_err(|_| {
+                ApiError::param(InvalidCode::WrongType, &key, format!("{key} must be an integer."))
+            })?;
+            if !(min..=max).contains(&n) {
+                return Err(ApiError::param(
+                    InvalidCode::OutOfRange,
+                    &key,
+                    format!("{key} must be between {min} and {max}."),
+                ));
+            }
+            Ok(n)
+        };
+        let day = || {
+            timefmt::date_start_micros(&value).ok_or_else(|| {
+                ApiError::param(
+                    InvalidCode::WrongType,
+                    &key,
+                    format!("{key} must be a date (YYYY-MM-DD)."),
+                )
+            })
+        };
+        let f = &mut q.filter;
+        let day_end = |d: i64| d + timefmt::DAY_MICROS;
+        match key.as_ref() {
+            "page[number]" => q.page_number = int(1, 1_000_000)?,
+            "page[size]" => q.page_size = int(1, 250)? as u32,
+            "filter[unique_name]" => f.unique_name = Some(value.clone().into_owned()),
+            "filter[date_created_at][eq]" => {
+                let d = day()?;
+                narrow(&mut f.created_from, d, i64::max);
+                narrow(&mut f.created_until, day_end(d), i64::min);
+            }
+            "filter[date_created_at][gte]" => narrow(&mut f.created_from, day()?, i64::max),
+            "filter[date_created_at][lte]" => narrow(&mut f.created_until, day_end(day()?), i64::min),
+            "filter[date_updated_at][eq]" => {
+                let d = day()?;
+                narrow(&mut f.updated_from, d, i64::max);
+                narrow(&mut f.updated_until, day_end(d), i64::min);
+            }
+            "filter[date_updated_at][gte]" => narrow(&mut f.updated_from, day()?, i64::max),
+            "filter[date_updated_at][lte]" => narrow(&mut f.updated_until, day_end(day()?), i64::min),
+            _ => {} // unknown parameters are ignored, as Telnyx does
+        }
+    }
+    Ok(q)
+}
+
+/// `GET /v2/rooms`: newest first, ties broken by id, so pages are stable.
+pub(super) async fn list(
+    State(app): State<AppState>,
+    Account(auth): Account,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<Room>>, ApiError> {
+    let q = parse_list_query(raw.as_deref())?;
+    let offset = (q.page_number - 1) * u64::from(q.page_size);
+    let (rooms, total) = app
+        .store()
+        .list_rooms(auth.account_id, &q.filter, q.page_size, offset)
+        .await?;
+    let size = u64::from(q.page_size);
+    Ok(Json(Page {
+        data: rooms.into_iter().map(to_wire).collect(),
+        meta: PageMeta {
+            page_number: q.page_number,
+            page_size: size,
+            total_pages: total.div_ceil(size).max(1),
+            total_results: total,
+        },
+    }))
+}

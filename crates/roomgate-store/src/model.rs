@@ -1,0 +1,132 @@
+use uuid::Uuid;
+
+/// A room as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomRecord {
+    /// Room id.
+    pub id: Uuid,
+    /// Owning account.
+    pub account_id: Uuid,
+    /// Name unique within the account.
+    pub unique_name: Option<String>,
+    /// 2..=50.
+    pub max_participants: i32,
+    /// Record sessions.
+    pub enable_recording: bool,
+    /// Webhook URL.
+    pub webhook_event_url: Option<String>,
+    /// Webhook failover URL.
+    pub webhook_event_failover_url: Option<String>,
+    /// Webhook timeout, seconds.
+    pub webhook_timeout_secs: Option<i32>,
+    /// Unix microseconds.
+    pub created_at: i64,
+    /// Unix microseconds.
+    pub updated_at: i64,
+}
+
+/// Changes to a room: `Some(v)` sets the field to `v` (which may be `None` for nullable fields).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoomPatch {
+    /// New unique name.
+    pub unique_name: Option<Option<String>>,
+    /// New participant limit.
+    pub max_participants: Option<i32>,
+    /// New recording flag.
+    pub enable_recording: Option<bool>,
+    /// New webhook URL.
+    pub webhook_event_url: Option<Option<String>>,
+    /// New webhook failover URL.
+    pub webhook_event_failover_url: Option<Option<String>>,
+    /// New webhook timeout.
+    pub webhook_timeout_secs: Option<Option<i32>>,
+}
+
+/// Which rooms to list. Time bounds are Unix microseconds, `from` inclusive and `until` exclusive.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoomFilter {
+    /// Exact unique name.
+    pub unique_name: Option<String>,
+    /// `created_at >= created_from`.
+    pub created_from: Option<i64>,
+    /// `created_at < created_until`.
+    pub created_until: Option<i64>,
+    /// `updated_at >= updated_from`.
+    pub updated_from: Option<i64>,
+    /// `updated_at < updated_until`.
+    pub updated_until: Option<i64>,
+}
+
+/// A key to store: only the SHA-256 of the secret is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// Key id (not secret).
+    pub id: Uuid,
+    /// Owning account.
+    pub account_id: Uuid,
+    /// Free-form label.
+    pub name: Option<String>,
+    /// The first characters of the secret, to recognise it in listings.
+    pub prefix: String,
+    /// SHA-256 of the whole secret.
+    pub key_hash: [u8; 32],
+    /// Unix microseconds.
+    pub created_at: i64,
+}
+
+/// A stored API key, as listed (never the secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// Key id.
+    pub id: Uuid,
+    /// Owning account.
+    pub account_id: Uuid,
+    /// Owning account's name.
+    pub account_name: String,
+    /// Free-form label.
+    pub name: Option<String>,
+    /// The first characters of the secret.
+    pub prefix: String,
+    /// Unix microseconds.
+    pub created_at: i64,
+    /// Unix microseconds, if revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// Who an API key speaks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyAuth {
+    /// Key id.
+    pub api_key_id: Uuid,
+    /// Account id.
+    pub account_id: Uuid,
+}
+
+/// A signing key as stored. `Debug` never shows the private part.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// Key id (RFC 7638 thumbprint).
+    pub kid: String,
+    /// Private key bytes (the 32-byte Ed25519 seed).
+    pub private_key: Vec<u8>,
+    /// Public key bytes.
+    pub public_key: Vec<u8>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds from which it signs.
+    pub activate_at: i64,
+    /// Unix seconds from which it is no longer published.
+    pub retire_at: Option<i64>,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("private_key", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .field("activate_at", &self.activate_at)
+            .field("retire_at", &self.retire_at)
+            .finish()
+    }
+}

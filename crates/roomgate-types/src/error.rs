@@ -1,0 +1,37 @@
+use serde::{Deserialize, Serialize};
+
+/// The body of every non-2xx response: `{"errors": [...]}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// One or more errors; roomgate sends exactly one.
+    pub errors: Vec<ErrorObject>,
+}
+
+/// One Telnyx-style error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorObject {
+    /// Telnyx error code, a decimal number as a string (`"10009"`).
+    pub code: String,
+    /// Short, fixed summary of the code.
+    pub title: String,
+    /// Human-readable explanation of this occurrence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// What in the request caused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<ErrorSource>,
+    /// Extra machine-readable details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Value>,
+}
+
+/// Where in the request an error was found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorSource {
+    /// JSON pointer (RFC 6901) into the request body, e.g. `/ttl_secs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    /// The query parameter, e.g. `page[size]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+}

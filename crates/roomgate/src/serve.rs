@@ -1,0 +1,95 @@
+//! `roomgate serve`.
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use roomgate_server::{AppState, Config};
+use tracing_subscriber::EnvFilter;
+
+use crate::StoreArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ROOMGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// `iss` claim of minted tokens.
+    #[arg(long, env = "ROOMGATE_ISSUER", default_value = roomgate_token_defaults::ISSUER)]
+    issuer: String,
+    /// `aud` claim of minted tokens.
+    #[arg(long, env = "ROOMGATE_AUDIENCE", default_value = roomgate_token_defaults::AUDIENCE)]
+    audience: String,
+}
+
+mod roomgate_token_defaults {
+    pub const ISSUER: &str = "telnyx_access_token";
+    pub const AUDIENCE: &str = "telnyx_access_token";
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let store = roomgate_store::connect(&args.store.url)
+        .await
+        .context("opening the store")?;
+    let config = Config {
+        issuer: args.issuer,
+        audience: args.audience,
+    };
+    let state = AppState::new(store.clone(), config)
+        .await
+        .context("loading signing keys")?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+
+    if store.list_api_keys().await?.is_empty() {
+        let key = crate::api_keys::create(
+            store.as_ref(),
+            crate::api_keys::DEFAULT_ACCOUNT,
+            Some("first".into()),
+        )
+        .await?;
+        // Printed once, to the terminal rather than the log: this is the only time the secret exists in the clear.
+        println!("No API key existed, so one was created. Store it now: it is not shown again.");
+        println!();
+        println!("  {}", key.expose_secret());
+        println!();
+        println!("Try it:");
+        println!(
+            "  curl -s -X POST http://{addr}/v2/rooms -H 'Authorization: Bearer {}' \
+             -H 'Content-Type: application/json' -d '{{\"unique_name\":\"my-room\"}}'",
+            key.expose_secret()
+        );
+        println!();
+    }
+    tracing::info!(%addr, "roomgate listening");
+    roomgate_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("roomgate stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
