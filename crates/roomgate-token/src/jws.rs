@@ -99,7 +99,7 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, TokenError> {
     let kid = check_header(&header)?;
     let payload = b64::decode(payload_seg, "payload is not base64url")?;
     let signature: [u8; 64] = b64::decode_array(signature_seg, "signature must be 64 bytes of base64url")?;
-    if false {
+    if !scalar_is_canonical(&signature[32..]) {
         return Err(TokenError::BadSignature);
     }
     Ok(Parsed {
