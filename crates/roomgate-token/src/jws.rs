@@ -281,5 +281,18 @@ mod tests {
         below[0] -= 1;
         assert!(scalar_is_canonical(&below));
         assert!(!scalar_is_canonical(&[0xff; 32]));
+
+        // parse() itself refuses S + L, whatever ed25519-dalek's feature flags are.
+        let mut malleated = sig.clone();
+        let mut carry = 0u16;
+        for (s_byte, l_byte) in malleated[32..].iter_mut().zip(ORDER_L) {
+            let sum = u16::from(*s_byte) + u16::from(l_byte) + carry;
+            *s_byte = sum as u8;
+            carry = sum >> 8;
+        }
+        assert_eq!(carry, 0);
+        let t = format!("{h}.{p}.{}", b64::encode(&malleated));
+        assert!(parse(&format!("{h}.{p}.{s}")).is_ok());
+        assert_eq!(parse(&t).map(|_| ()), Err(TokenError::BadSignature));
     }
 }
