@@ -85,7 +85,7 @@ impl SigningKey {
         VerificationKey::new(self.kid.clone(), self.key.verifying_key())
     }
 
-    /// Compact JWS: header {"alg":"EdDSA","typ":"JWT","kid":"<kid>"} (this exact member order), payload = serde_json of claims.
+    /// Compact JWS: header `{"alg":"EdDSA","typ":"JWT","kid":"<kid>"}` (this exact member order), payload = serde_json of claims.
     pub fn sign(&self, claims: &Claims) -> String {
         let mut payload = Vec::with_capacity(384);
         // Claims hold only strings, integers and a unit enum: serializing cannot fail.

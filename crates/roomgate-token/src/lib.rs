@@ -24,6 +24,8 @@
 //! assert_eq!(err.reason(), "expired");
 //! ```
 
+#![warn(missing_docs)]
+
 mod b64;
 mod claims;
 mod error;
