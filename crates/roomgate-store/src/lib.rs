@@ -1,7 +1,8 @@
 //! roomgate's storage interface ([`Store`]) and its backends.
 //!
 //! The backend is picked once, from the database URL's scheme, by [`connect`]:
-//! `sqlite://path/to/file.db` (the default; created if missing, WAL, file mode 0600).
+//! `sqlite://path/to/file.db` (the default; created if missing, WAL, file mode 0600) or
+//! `postgres://user:password@host/db` (for several replicas on one database).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), roomgate_store::StoreError> {
@@ -14,7 +15,10 @@
 
 mod error;
 mod model;
+mod postgres;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::Arc;
 
@@ -23,6 +27,7 @@ use uuid::Uuid;
 
 pub use error::StoreError;
 pub use model::{ApiKeyRecord, KeyAuth, NewApiKey, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Result of a store operation.
@@ -78,14 +83,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
     /// Stores a new signing key.
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
+    /// Atomically, and only if no key was created at or after `unless_created_since`: stores `key` and
+    /// schedules every other key not yet retiring to retire at `retire_others_at`. Returns whether it rotated.
+    async fn rotate_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        retire_others_at: i64,
+        unless_created_since: Option<i64>,
+    ) -> Result<bool>;
 }
 
 /// Opens the store named by `url` and applies its migrations.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     match url.split_once(':').map(|(scheme, _)| scheme) {
         Some("sqlite") => Ok(Arc::new(SqliteStore::connect(url).await?)),
+        Some("postgres" | "postgresql") => Ok(Arc::new(PostgresStore::connect(url).await?)),
         _ => Err(StoreError::Config(
-            "database URL must start with sqlite:// (e.g. sqlite://roomgate.db)".into(),
+            "database URL must start with sqlite:// (e.g. sqlite://roomgate.db) or postgres://".into(),
         )),
     }
 }

@@ -372,4 +372,41 @@ impl Store for SqliteStore {
         .await?;
         Ok(())
     }
+
+    async fn rotate_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        retire_others_at: i64,
+        unless_created_since: Option<i64>,
+    ) -> Result<bool> {
+        // SQLite serializes writers, and the first statement writes, so the check and the insert are atomic.
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO signing_keys (kid, private_key, public_key, created_at, activate_at, retire_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, NULL \
+             WHERE ?6 IS NULL OR NOT EXISTS (SELECT 1 FROM signing_keys WHERE created_at >= ?6)",
+        )
+        .bind(&key.kid)
+        .bind(&key.private_key)
+        .bind(&key.public_key)
+        .bind(key.created_at)
+        .bind(key.activate_at)
+        .bind(unless_created_since)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE signing_keys SET retire_at = MIN(COALESCE(retire_at, ?2), ?2) WHERE kid <> ?1 AND \
+             (retire_at IS NULL OR retire_at > ?2)",
+        )
+        .bind(&key.kid)
+        .bind(retire_others_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 }

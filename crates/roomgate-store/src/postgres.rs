@@ -1,0 +1,412 @@
+//! The shared backend: one PostgreSQL database behind any number of stateless replicas.
+use std::{str::FromStr, time::Duration};
+
+use async_trait::async_trait;
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions, PgRow},
+    PgPool, Row,
+};
+use uuid::Uuid;
+
+use crate::{
+    ApiKeyRecord, KeyAuth, NewApiKey, Result, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, Store,
+    StoreError,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// A [`Store`] on a PostgreSQL database.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to a `postgres://` URL and migrates the database (migrations are serialized by an advisory lock,
+    /// so replicas may start together).
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {}", redact(&e.to_string()))))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// Error texts from URL parsing may echo the URL; never let a password through.
+fn redact(text: &str) -> String {
+    match (text.find("://"), text.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://<redacted>{}", &text[..s], &text[at..]),
+        _ => text.to_owned(),
+    }
+}
+
+fn room(row: &PgRow) -> Result<RoomRecord> {
+    Ok(RoomRecord {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        unique_name: row.try_get("unique_name")?,
+        max_participants: row.try_get("max_participants")?,
+        enable_recording: row.try_get("enable_recording")?,
+        webhook_event_url: row.try_get("webhook_event_url")?,
+        webhook_event_failover_url: row.try_get("webhook_event_failover_url")?,
+        webhook_timeout_secs: row.try_get("webhook_timeout_secs")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn api_key(row: &PgRow) -> Result<ApiKeyRecord> {
+    Ok(ApiKeyRecord {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        account_name: row.try_get("account_name")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+const ROOM_COLUMNS: &str =
+    "id, account_id, unique_name, max_participants, enable_recording, webhook_event_url, \
+     webhook_event_failover_url, webhook_timeout_secs, created_at, updated_at";
+
+const KEY_COLUMNS: &str =
+    "k.id, k.account_id, a.name AS account_name, k.name, k.prefix, k.created_at, k.revoked_at";
+
+const LIST_WHERE: &str = "account_id = $1 AND ($2::text IS NULL OR unique_name = $2) \
+     AND ($3::bigint IS NULL OR created_at >= $3) AND ($4::bigint IS NULL OR created_at < $4) \
+     AND ($5::bigint IS NULL OR updated_at >= $5) AND ($6::bigint IS NULL OR updated_at < $6)";
+
+/// Serializes rotations across replicas (an arbitrary, fixed advisory-lock id).
+const ROTATION_LOCK: i64 = 0x726f_6f6d_6761_7465;
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1 FROM signing_keys LIMIT 1")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ensure_account(&self, name: &str, now: i64) -> Result<Uuid> {
+        sqlx::query(
+            "INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(Uuid::new_v4())
+        .bind(name)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(sqlx::query_scalar("SELECT id FROM accounts WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn insert_api_key(&self, key: &NewApiKey) -> Result<ApiKeyRecord> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, account_id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key.id)
+        .bind(key.account_id)
+        .bind(&key.name)
+        .bind(&key.prefix)
+        .bind(&key.key_hash[..])
+        .bind(key.created_at)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.id = $1"
+        ))
+        .bind(key.id)
+        .fetch_one(&self.pool)
+        .await?;
+        api_key(&row)
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+             ORDER BY k.created_at DESC, k.id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(api_key).collect()
+    }
+
+    async fn revoke_api_key(&self, id: Uuid, now: i64) -> Result<()> {
+        let done = sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn count_active_api_keys(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn authenticate(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>> {
+        let row =
+            sqlx::query("SELECT id, account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+                .bind(&key_hash[..])
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok(KeyAuth {
+                api_key_id: r.try_get("id")?,
+                account_id: r.try_get("account_id")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn authorize_room(&self, key_hash: &[u8; 32], room_id: Uuid) -> Result<Option<(KeyAuth, bool)>> {
+        let row = sqlx::query(
+            "SELECT k.id, k.account_id, r.id IS NOT NULL AS found FROM api_keys k \
+             LEFT JOIN rooms r ON r.id = $2 AND r.account_id = k.account_id \
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+        )
+        .bind(&key_hash[..])
+        .bind(room_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let auth = KeyAuth {
+                api_key_id: r.try_get("id")?,
+                account_id: r.try_get("account_id")?,
+            };
+            Ok((auth, r.try_get::<bool, _>("found")?))
+        })
+        .transpose()
+    }
+
+    async fn insert_room(&self, room: &RoomRecord) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO rooms ({ROOM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(room.id)
+        .bind(room.account_id)
+        .bind(&room.unique_name)
+        .bind(room.max_participants)
+        .bind(room.enable_recording)
+        .bind(&room.webhook_event_url)
+        .bind(&room.webhook_event_failover_url)
+        .bind(room.webhook_timeout_secs)
+        .bind(room.created_at)
+        .bind(room.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_room(&self, account_id: Uuid, id: Uuid) -> Result<RoomRecord> {
+        let row = sqlx::query(&format!(
+            "SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $1 AND account_id = $2"
+        ))
+        .bind(id)
+        .bind(account_id)
+        .fetch_one(&self.pool)
+        .await?;
+        room(&row)
+    }
+
+    async fn room_exists(&self, id: Uuid) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM rooms WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn list_rooms(
+        &self,
+        account_id: Uuid,
+        filter: &RoomFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<RoomRecord>, u64)> {
+        let count_sql = format!("SELECT COUNT(*) FROM rooms WHERE {LIST_WHERE}");
+        let page_sql = format!(
+            "SELECT {ROOM_COLUMNS} FROM rooms WHERE {LIST_WHERE} ORDER BY created_at DESC, id DESC LIMIT $7 OFFSET $8"
+        );
+        macro_rules! bind_filter {
+            ($q:expr) => {
+                $q.bind(account_id)
+                    .bind(&filter.unique_name)
+                    .bind(filter.created_from)
+                    .bind(filter.created_until)
+                    .bind(filter.updated_from)
+                    .bind(filter.updated_until)
+            };
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let total: i64 = bind_filter!(sqlx::query_scalar(&count_sql))
+            .fetch_one(&mut *tx)
+            .await?;
+        let rows = bind_filter!(sqlx::query(&page_sql))
+            .bind(i64::from(limit))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((rows.iter().map(room).collect::<Result<_>>()?, total as u64))
+    }
+
+    async fn update_room(
+        &self,
+        account_id: Uuid,
+        id: Uuid,
+        patch: &RoomPatch,
+        now: i64,
+    ) -> Result<RoomRecord> {
+        // One statement, so concurrent updates of different fields never lose each other.
+        let row = sqlx::query(&format!(
+            "UPDATE rooms SET \
+               unique_name = CASE WHEN $3 THEN $4 ELSE unique_name END, \
+               max_participants = COALESCE($5, max_participants), \
+               enable_recording = COALESCE($6, enable_recording), \
+               webhook_event_url = CASE WHEN $7 THEN $8 ELSE webhook_event_url END, \
+               webhook_event_failover_url = CASE WHEN $9 THEN $10 ELSE webhook_event_failover_url END, \
+               webhook_timeout_secs = CASE WHEN $11 THEN $12 ELSE webhook_timeout_secs END, \
+               updated_at = GREATEST($13, updated_at + 1) \
+             WHERE id = $1 AND account_id = $2 RETURNING {ROOM_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(account_id)
+        .bind(patch.unique_name.is_some())
+        .bind(patch.unique_name.clone().flatten())
+        .bind(patch.max_participants)
+        .bind(patch.enable_recording)
+        .bind(patch.webhook_event_url.is_some())
+        .bind(patch.webhook_event_url.clone().flatten())
+        .bind(patch.webhook_event_failover_url.is_some())
+        .bind(patch.webhook_event_failover_url.clone().flatten())
+        .bind(patch.webhook_timeout_secs.is_some())
+        .bind(patch.webhook_timeout_secs.flatten())
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        room(&row)
+    }
+
+    async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()> {
+        let done = sqlx::query("DELETE FROM rooms WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT kid, private_key, public_key, created_at, activate_at, retire_at FROM signing_keys \
+             ORDER BY created_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SigningKeyRecord {
+                    kid: r.try_get("kid")?,
+                    private_key: r.try_get("private_key")?,
+                    public_key: r.try_get("public_key")?,
+                    created_at: r.try_get("created_at")?,
+                    activate_at: r.try_get("activate_at")?,
+                    retire_at: r.try_get("retire_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, private_key, public_key, created_at, activate_at, retire_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&key.kid)
+        .bind(&key.private_key)
+        .bind(&key.public_key)
+        .bind(key.created_at)
+        .bind(key.activate_at)
+        .bind(key.retire_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        retire_others_at: i64,
+        unless_created_since: Option<i64>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(ROTATION_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(since) = unless_created_since {
+            let recent: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM signing_keys WHERE created_at >= $1)")
+                    .bind(since)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if recent {
+                return Ok(false);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, private_key, public_key, created_at, activate_at, retire_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(&key.kid)
+        .bind(&key.private_key)
+        .bind(&key.public_key)
+        .bind(key.created_at)
+        .bind(key.activate_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE signing_keys SET retire_at = LEAST(COALESCE(retire_at, $2), $2) WHERE kid <> $1 AND \
+             (retire_at IS NULL OR retire_at > $2)",
+        )
+        .bind(&key.kid)
+        .bind(retire_others_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_credentials() {
+        let shown = super::redact("bad url postgres://user:hunter2@db/x");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("@db/x"));
+    }
+}
