@@ -19,14 +19,14 @@ pub mod keys;
 mod routes;
 pub mod timefmt;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{extract::DefaultBodyLimit, Router};
 use roomgate_store::Store;
 
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use error::ApiError;
-pub use keys::{KeyError, Keys};
+pub use keys::{KeyError, Keys, MasterKey};
 
 /// The largest request body accepted; larger ones get 413 before any parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -38,6 +38,14 @@ pub struct Config {
     pub issuer: String,
     /// `aud` of minted tokens (and required of refresh tokens).
     pub audience: String,
+    /// Seals private signing keys at rest; without it they are stored in plaintext.
+    pub master_key: Option<MasterKey>,
+    /// How often the keys are re-read from the store: the bound on how stale a replica's keys can be.
+    pub key_reload_interval: Duration,
+    /// How long a rotated-in key is published before it signs (longer than verifiers cache the JWKS).
+    pub publish_delay: Duration,
+    /// Rotate the signing key when the newest one is this old (checked at each reload); `None`: only by hand.
+    pub rotate_every: Option<Duration>,
 }
 
 impl Default for Config {
@@ -45,6 +53,10 @@ impl Default for Config {
         Self {
             issuer: roomgate_token::DEFAULT_ISSUER.to_owned(),
             audience: roomgate_token::DEFAULT_AUDIENCE.to_owned(),
+            master_key: None,
+            key_reload_interval: Duration::from_secs(1),
+            publish_delay: Duration::from_secs(600),
+            rotate_every: None,
         }
     }
 }
@@ -75,7 +87,12 @@ impl AppState {
         config: Config,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, KeyError> {
-        let keys = Keys::load_or_create(store.as_ref(), clock.now().unix_timestamp()).await?;
+        let keys = Keys::load_or_create(
+            store.as_ref(),
+            config.master_key.clone(),
+            clock.now().unix_timestamp(),
+        )
+        .await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -120,6 +137,43 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let maintenance = tokio::spawn(maintain_keys(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    maintenance.abort();
+    served
+}
+
+/// Keeps this replica's keys in step with the store: picks up rotations made elsewhere, switches to a pending
+/// key when its time comes, and rotates on schedule when configured.
+async fn maintain_keys(state: AppState) {
+    let config = state.config();
+    let mut tick = tokio::time::interval(config.key_reload_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = state.now().unix_timestamp();
+        if let Some(every) = config.rotate_every {
+            let newest = state
+                .store()
+                .signing_keys()
+                .await
+                .ok()
+                .and_then(|k| k.iter().map(|r| r.created_at).max());
+            let due_since = now - every.as_secs() as i64;
+            if newest.is_some_and(|created| created < due_since) {
+                let delay = config.publish_delay.as_secs() as i64;
+                match keys::rotate(state.store(), state.keys().master(), now, delay, Some(due_since)).await {
+                    Ok(Some(new)) => {
+                        tracing::info!(kid = %new.kid, activate_at = new.activate_at, "rotated signing key")
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "scheduled signing-key rotation failed"),
+                }
+            }
+        }
+        if let Err(e) = state.keys().reload(state.store(), now).await {
+            tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
+        }
+    }
 }

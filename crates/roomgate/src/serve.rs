@@ -5,7 +5,9 @@ use anyhow::Context;
 use roomgate_server::{AppState, Config};
 use tracing_subscriber::EnvFilter;
 
-use crate::StoreArgs;
+use std::time::Duration;
+
+use crate::{MasterKeyArgs, StoreArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -14,6 +16,17 @@ pub struct ServeArgs {
     listen: SocketAddr,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    master: MasterKeyArgs,
+    /// How often signing keys are re-read from the store (the bound on a replica's staleness after a rotation).
+    #[arg(long, env = "ROOMGATE_KEY_RELOAD_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    key_reload_interval: Duration,
+    /// How long a rotated-in key is published before it signs.
+    #[arg(long, env = "ROOMGATE_PUBLISH_DELAY", default_value = "10m", value_parser = humantime::parse_duration)]
+    publish_delay: Duration,
+    /// Rotate the signing key automatically when the newest is this old (e.g. 30d); off by default.
+    #[arg(long, env = "ROOMGATE_ROTATE_SIGNING_KEYS_EVERY", value_parser = humantime::parse_duration)]
+    rotate_signing_keys_every: Option<Duration>,
     /// `iss` claim of minted tokens.
     #[arg(long, env = "ROOMGATE_ISSUER", default_value = roomgate_token_defaults::ISSUER)]
     issuer: String,
@@ -37,6 +50,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config {
         issuer: args.issuer,
         audience: args.audience,
+        master_key: args.master.load()?,
+        key_reload_interval: args.key_reload_interval,
+        publish_delay: args.publish_delay,
+        rotate_every: args.rotate_signing_keys_every,
     };
     let state = AppState::new(store.clone(), config)
         .await

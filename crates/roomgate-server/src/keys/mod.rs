@@ -1,0 +1,302 @@
+//! Signing keys in memory: the one that signs now and the published set that verifies; and their lifecycle.
+//!
+//! A rotation stores a new key that is published at once but signs only after a publish delay, so verifiers
+//! that cache the JWKS learn it before they meet it. The keys it replaces keep verifying until every token they
+//! signed has expired (the longest refresh TTL plus leeway), then drop out of the JWKS.
+pub mod sealing;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::body::Bytes;
+use roomgate_store::{SigningKeyRecord, Store, StoreError};
+use roomgate_token::{KeySet, SigningKey};
+
+pub use sealing::{MasterKey, SealError};
+
+/// The longest a refresh token lives, so the longest a retired key must keep verifying.
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 86_400;
+/// Margin for clock skew between replicas and verifiers.
+pub const RETIRE_LEEWAY_SECS: i64 = 60;
+
+/// A consistent snapshot of the keys.
+#[derive(Debug)]
+pub struct KeyRing {
+    /// The key that signs new tokens.
+    pub signing: SigningKey,
+    /// Every published key, for verifying refresh tokens.
+    pub public: KeySet,
+    /// `/.well-known/jwks.json`, serialized once.
+    pub jwks_json: Bytes,
+}
+
+/// Why the keys could not be loaded or rotated.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored private key could not be opened.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// A stored key does not match its public half or kid.
+    #[error("stored signing key {0} does not match its public key")]
+    Mismatch(String),
+    /// No key may sign yet.
+    #[error("no signing key is active")]
+    NoActiveKey,
+}
+
+/// Where a key is in its life at some moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyState {
+    /// Published, not signing yet.
+    Pending,
+    /// Signing (and published).
+    Active,
+    /// Published and verifying, no longer signing.
+    Previous,
+    /// Neither published nor used.
+    Retired,
+}
+
+impl KeyState {
+    /// A lower-case label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Previous => "previous",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+/// The state of each record at `now`, in the records' order.
+pub fn states(records: &[SigningKeyRecord], now: i64) -> Vec<KeyState> {
+    let active = signing_index(records, now);
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match () {
+            _ if r.retire_at.is_some_and(|t| t <= now) => KeyState::Retired,
+            _ if Some(i) == active => KeyState::Active,
+            _ if r.activate_at > now => KeyState::Pending,
+            _ => KeyState::Previous,
+        })
+        .collect()
+}
+
+/// The published key that activated last (ties: the later record), which signs.
+fn signing_index(records: &[SigningKeyRecord], now: i64) -> Option<usize> {
+    records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.activate_at <= now && r.retire_at.is_none_or(|t| t > now))
+        .max_by_key(|(i, r)| (r.activate_at, *i))
+        .map(|(i, _)| i)
+}
+
+impl KeyRing {
+    /// Builds a ring from stored records at time `now` (Unix seconds).
+    pub fn from_records(
+        records: &[SigningKeyRecord],
+        master: Option<&MasterKey>,
+        now: i64,
+    ) -> Result<Self, KeyError> {
+        let signing_at = signing_index(records, now).ok_or(KeyError::NoActiveKey)?;
+        let mut published = Vec::new();
+        let mut signing = None;
+        for (i, rec) in records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.retire_at.is_none_or(|t| t > now))
+        {
+            let key = SigningKey::from_seed(&sealing::open(master, &rec.kid, &rec.private_key)?);
+            if key.kid() != rec.kid
+                || key.verification_key().as_bytes().as_slice() != rec.public_key.as_slice()
+            {
+                return Err(KeyError::Mismatch(rec.kid.clone()));
+            }
+            published.push(key.verification_key());
+            if i == signing_at {
+                signing = Some(key);
+            }
+        }
+        let signing = signing.ok_or(KeyError::NoActiveKey)?;
+        let public = KeySet::new(published);
+        let jwks_json = Bytes::from(serde_json::to_vec(&public.to_jwks()).unwrap_or_default());
+        Ok(Self {
+            signing,
+            public,
+            jwks_json,
+        })
+    }
+}
+
+/// Shared, swappable key ring: readers never block.
+#[derive(Debug)]
+pub struct Keys {
+    ring: ArcSwap<KeyRing>,
+    master: Option<MasterKey>,
+}
+
+impl Keys {
+    /// Loads the keys, creating and storing the first key if the store has none (never otherwise: a key that
+    /// cannot be opened is an error, not a reason to make a new one).
+    pub async fn load_or_create(
+        store: &dyn Store,
+        master: Option<MasterKey>,
+        now: i64,
+    ) -> Result<Self, KeyError> {
+        let mut records = store.signing_keys().await?;
+        if records.is_empty() {
+            let record = new_record(&SigningKey::generate(), master.as_ref(), now, now);
+            match store.insert_signing_key(&record).await {
+                // Another replica created its first key at the same moment: use whatever is stored.
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            records = store.signing_keys().await?;
+        }
+        if master.is_some() {
+            for r in records.iter().filter(|r| !sealing::is_sealed(&r.private_key)) {
+                tracing::warn!(kid = %r.kid, "signing key is stored unencrypted; rotate to replace it");
+            }
+        }
+        let ring = KeyRing::from_records(&records, master.as_ref(), now)?;
+        Ok(Self {
+            ring: ArcSwap::from_pointee(ring),
+            master,
+        })
+    }
+
+    /// Re-reads the keys from the store and recomputes which one signs at `now`.
+    pub async fn reload(&self, store: &dyn Store, now: i64) -> Result<(), KeyError> {
+        let records = store.signing_keys().await?;
+        self.ring.store(Arc::new(KeyRing::from_records(
+            &records,
+            self.master.as_ref(),
+            now,
+        )?));
+        Ok(())
+    }
+
+    /// The current snapshot.
+    pub fn current(&self) -> Arc<KeyRing> {
+        self.ring.load_full()
+    }
+
+    /// The master key, if private keys are sealed.
+    pub fn master(&self) -> Option<&MasterKey> {
+        self.master.as_ref()
+    }
+}
+
+/// The stored form of `key`, sealed when a master key is given.
+pub fn new_record(
+    key: &SigningKey,
+    master: Option<&MasterKey>,
+    created_at: i64,
+    activate_at: i64,
+) -> SigningKeyRecord {
+    let private_key = match master {
+        Some(m) => m.seal(key.kid(), key.seed()),
+        None => key.seed().to_vec(),
+    };
+    SigningKeyRecord {
+        kid: key.kid().to_owned(),
+        private_key,
+        public_key: key.verification_key().as_bytes().to_vec(),
+        created_at,
+        activate_at,
+        retire_at: None,
+    }
+}
+
+/// Stores a new key that signs from `now + publish_delay_secs` and schedules the keys it replaces to retire once
+/// every token they can still sign has expired. With `unless_created_since`, does nothing (returns `None`) if a
+/// key was created at or after that time: replicas rotating on a schedule then rotate once between them.
+pub async fn rotate(
+    store: &dyn Store,
+    master: Option<&MasterKey>,
+    now: i64,
+    publish_delay_secs: i64,
+    unless_created_since: Option<i64>,
+) -> Result<Option<SigningKeyRecord>, KeyError> {
+    if master.is_none() {
+        // Never mix: a plaintext key beside sealed ones would silently undo encryption at rest.
+        if let Some(sealed) = store
+            .signing_keys()
+            .await?
+            .into_iter()
+            .find(|r| sealing::is_sealed(&r.private_key))
+        {
+            return Err(SealError::MasterKeyMissing(sealed.kid).into());
+        }
+    }
+    let activate_at = now + publish_delay_secs.max(0);
+    let record = new_record(&SigningKey::generate(), master, now, activate_at);
+    let retire_others_at = activate_at + MAX_TOKEN_LIFETIME_SECS + RETIRE_LEEWAY_SECS;
+    let rotated = store
+        .rotate_signing_key(&record, retire_others_at, unless_created_since)
+        .await?;
+    Ok(rotated.then_some(record))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(key: &SigningKey, activate_at: i64, retire_at: Option<i64>) -> SigningKeyRecord {
+        SigningKeyRecord {
+            retire_at,
+            ..new_record(key, None, 0, activate_at)
+        }
+    }
+
+    #[test]
+    fn the_latest_activated_key_signs_and_pending_keys_are_published() {
+        let (old, new) = (SigningKey::generate(), SigningKey::generate());
+        let records = [rec(&old, 0, Some(1000)), rec(&new, 100, None)];
+        let before = KeyRing::from_records(&records, None, 99).unwrap();
+        assert_eq!(before.signing.kid(), old.kid());
+        assert!(
+            before.public.contains(new.kid()),
+            "a pending key is published before it signs"
+        );
+        let after = KeyRing::from_records(&records, None, 100).unwrap();
+        assert_eq!(after.signing.kid(), new.kid());
+        assert!(
+            after.public.contains(old.kid()),
+            "the previous key still verifies"
+        );
+        let retired = KeyRing::from_records(&records, None, 1000).unwrap();
+        assert!(!retired.public.contains(old.kid()));
+        assert_eq!(states(&records, 99), [KeyState::Active, KeyState::Pending],);
+        assert_eq!(states(&records, 500), [KeyState::Previous, KeyState::Active]);
+        assert_eq!(states(&records, 1000), [KeyState::Retired, KeyState::Active]);
+    }
+
+    #[test]
+    fn a_tampered_public_key_is_refused() {
+        let key = SigningKey::generate();
+        let mut r = rec(&key, 0, None);
+        r.public_key[0] ^= 1;
+        assert!(matches!(
+            KeyRing::from_records(&[r], None, 1),
+            Err(KeyError::Mismatch(_))
+        ));
+    }
+
+    #[test]
+    fn sealed_keys_need_the_master_key() {
+        let master = MasterKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+        let key = SigningKey::generate();
+        let sealed = new_record(&key, Some(&master), 0, 0);
+        assert_ne!(sealed.private_key, key.seed().to_vec());
+        assert!(KeyRing::from_records(std::slice::from_ref(&sealed), Some(&master), 1).is_ok());
+        let missing = KeyRing::from_records(&[sealed], None, 1).unwrap_err();
+        assert!(missing.to_string().contains("ROOMGATE_MASTER_KEY"), "{missing}");
+    }
+}
