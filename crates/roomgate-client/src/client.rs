@@ -197,7 +197,6 @@ pub(crate) enum Auth {
 }
 
 /// One API call, before it is sent.
-#[derive(Debug)]
 pub(crate) struct Call<'a> {
     pub method: Method,
     pub path: &'a [&'a str],
@@ -205,6 +204,19 @@ pub(crate) struct Call<'a> {
     /// Serialized once, so that every attempt sends the same bytes.
     pub body: Option<Vec<u8>>,
     pub auth: Auth,
+}
+
+// The body may hold a refresh token: Debug shows only its size.
+impl std::fmt::Debug for Call<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("body_bytes", &self.body.as_ref().map(Vec::len))
+            .field("auth", &self.auth)
+            .finish()
+    }
 }
 
 impl<'a> Call<'a> {
@@ -393,6 +405,20 @@ mod tests {
         }
         let e = Client::builder().api_key("a\nb").build().unwrap_err();
         assert!(matches!(e, Error::Config(_)));
+    }
+
+    #[test]
+    fn debug_never_shows_a_body() {
+        let body = roomgate_types::RefreshAccessTokenRequest {
+            refresh_token: "secret-refresh".into(),
+            ttl_secs: None,
+        };
+        let call = Call::new(Method::POST, &["rooms"], Auth::None)
+            .json(&body)
+            .unwrap();
+        let shown = format!("{call:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("body_bytes: Some(34)"), "{shown}");
     }
 
     #[test]

@@ -46,7 +46,7 @@ enum TokensCommand {
             env = "ROOMGATE_REFRESH_TOKEN",
             hide_env_values = true
         )]
-        refresh_token: String,
+        refresh_token: Secret,
         /// New access token lifetime (10..=3600 seconds; default 600).
         #[arg(long, value_name = "SECS")]
         ttl: Option<u32>,
@@ -54,12 +54,12 @@ enum TokensCommand {
     /// Show a token's header and claims and when it expires. Does NOT check the signature.
     Decode {
         /// The token, or `-` to read it from stdin.
-        token: String,
+        token: Secret,
     },
     /// Check a token's signature and claims against the server's published keys.
     Verify {
         /// The token, or `-` to read it from stdin.
-        token: String,
+        token: Secret,
         /// The JWK Set: a URL (e.g. http://127.0.0.1:8080/.well-known/jwks.json) or a file.
         #[arg(long, value_name = "URL|FILE")]
         jwks: String,
@@ -79,6 +79,24 @@ enum TokensCommand {
         #[arg(long, value_name = "SECS", default_value_t = 0)]
         leeway: i64,
     },
+}
+
+/// A token given on the command line; `Debug` does not show it.
+#[derive(Clone)]
+struct Secret(String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// `--kind`.
@@ -247,7 +265,7 @@ async fn load_jwks(source: &str) -> Result<Vec<u8>, Failure> {
 }
 
 /// The argument itself, or stdin's first line for `-` (keeps tokens out of the process list).
-fn secret_arg(value: String) -> Result<String, Failure> {
+fn secret_arg(Secret(value): Secret) -> Result<String, Failure> {
     if value != "-" {
         return Ok(value.trim().to_owned());
     }
