@@ -74,11 +74,16 @@ pub enum ApiError {
         /// What is wrong with it.
         detail: String,
     },
+    /// 408/10008: the request took longer than the server allows.
+    #[error("request timeout")]
+    RequestTimeout,
     /// 429/10011.
     #[error("too many requests")]
     TooManyRequests {
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,
+        /// The bucket's size.
+        limit: u32,
     },
     /// 503/10007: the store is unreachable; retrying later helps.
     #[error("service unavailable: {0}")]
@@ -118,6 +123,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -176,6 +182,12 @@ impl ApiError {
                 };
                 (code, title, detail.clone(), Some(source))
             }
+            Self::RequestTimeout => (
+                "10008",
+                "Request timeout",
+                "The request took too long to complete.".into(),
+                None,
+            ),
             Self::TooManyRequests { .. } => (
                 "10011",
                 "Too many requests",
@@ -232,12 +244,17 @@ impl IntoResponse for ApiError {
             .into_response();
         let headers = response.headers_mut();
         match &self {
-            Self::TooManyRequests { retry_after_secs } => {
+            Self::TooManyRequests { retry_after_secs, limit } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+                headers.insert("x-ratelimit-limit", HeaderValue::from(*limit));
+                headers.insert("x-ratelimit-remaining", HeaderValue::from(0));
+                headers.insert("x-ratelimit-reset", HeaderValue::from(*retry_after_secs));
             }
             Self::Unavailable(_) => {
                 headers.insert("x-should-retry", HeaderValue::from_static("true"));
             }
+            // A timeout may pass; the SDKs' default (retry 408) is right.
+            Self::RequestTimeout => {}
             // The official SDKs retry 409, 429 and 5xx unless told not to; a client error never helps by retrying.
             e if e.status().is_client_error() => {
                 headers.insert("x-should-retry", HeaderValue::from_static("false"));

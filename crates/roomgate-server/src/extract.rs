@@ -103,7 +103,7 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerKey {
     }
 }
 
-/// The account of a valid, unrevoked API key (one indexed read).
+/// The account of a valid, unrevoked API key (one indexed read), within its rate limit.
 #[derive(Clone, Copy, Debug)]
 pub struct Account(pub roomgate_store::KeyAuth);
 
@@ -111,8 +111,35 @@ impl FromRequestParts<crate::AppState> for Account {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
-        let BearerKey(secret) = BearerKey::from_request_parts(parts, state).await?;
-        let auth = state.store().authenticate(&crate::auth::hash(&secret)).await?;
-        auth.map(Self).ok_or(ApiError::Unauthorized)
+        let ClientIp(ip) = match ClientIp::from_request_parts(parts, state).await {
+            Ok(ip) => ip,
+            Err(never) => match never {},
+        };
+        let auth = match BearerKey::from_request_parts(parts, state).await {
+            Ok(BearerKey(secret)) => state.store().authenticate(&crate::auth::hash(&secret)).await?,
+            Err(_) => None,
+        };
+        let auth = auth.ok_or_else(|| state.limits().auth_failed_from(ip))?;
+        crate::observability::record_account(auth.account_id);
+        state.limits().authenticated(auth.api_key_id)?;
+        Ok(Self(auth))
+    }
+}
+
+/// The client's address: the peer, or the configured trusted proxy header's last entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<crate::AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
+        let from_header = state.config().client_ip_header.as_ref().and_then(|name| {
+            let value = parts.headers.get(name)?.to_str().ok()?;
+            // Proxies append: the last entry is the one our trusted proxy saw connect.
+            value.rsplit(',').next()?.trim().parse().ok()
+        });
+        let peer = || crate::serving::peer(&parts.extensions).map(|a| a.ip());
+        Ok(Self(from_header.or_else(peer).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into())))
     }
 }

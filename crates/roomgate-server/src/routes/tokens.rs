@@ -14,8 +14,8 @@ use crate::{
     auth,
     domain::{AccessTtl, RefreshTtl},
     error::{ApiError, InvalidCode},
-    extract::{BearerKey, JsonBody, RoomIdPath},
-    timefmt, AppState,
+    extract::{BearerKey, ClientIp, JsonBody, RoomIdPath},
+    observability, timefmt, AppState,
 };
 
 /// Which names a request and its response use; the behaviour is the same.
@@ -28,6 +28,14 @@ enum Scheme {
 }
 
 impl Scheme {
+    /// The metrics label: the refresh endpoint's suffix.
+    fn label(self) -> &'static str {
+        match self {
+            Scheme::Seed => "access_token",
+            Scheme::Current => "client_token",
+        }
+    }
+
     fn ttl_field(self) -> &'static str {
         match self {
             Scheme::Seed => "ttl_secs",
@@ -36,38 +44,118 @@ impl Scheme {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v2/rooms/{room_id}/actions/create_access_token",
+    tag = "Rooms Access Tokens",
+    operation_id = "CreateRoomAccessToken",
+    summary = "Create an access token to join a room",
+    description = "An access token (valid `ttl_secs`) and a refresh token (valid `refresh_token_ttl_secs`) for the room. \
+        Seed names; same behaviour as `generate_join_client_token`.",
+    params(super::openapi::RoomIdParam),
+    request_body(content = Option<roomgate_types::CreateAccessTokenRequest>, description = "Token lifetimes."),
+    responses(
+        (status = 201, description = "The signed token(s) and their expiry.", body = Data<RoomAccessToken>),
+        super::openapi::BodyErrors,
+        super::openapi::RoomNotFound,
+        super::openapi::KeyErrors,
+    ),
+)]
 pub(super) async fn create_seed(
     State(app): State<AppState>,
-    key: BearerKey,
-    room: RoomIdPath,
+    ip: ClientIp,
+    key: Result<BearerKey, ApiError>,
+    room: Result<RoomIdPath, ApiError>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    create(app, key, room, body, Scheme::Seed).await
+    create(app, ip, key, room, body, Scheme::Seed).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v2/rooms/{room_id}/actions/generate_join_client_token",
+    tag = "Rooms Access Tokens",
+    operation_id = "GenerateJoinClientToken",
+    summary = "Generate a client token to join a room",
+    description = "An access token (valid `token_ttl_secs`) and a refresh token (valid `refresh_token_ttl_secs`) for the \
+        room. Today's Telnyx names; same behaviour as `create_access_token`.",
+    params(super::openapi::RoomIdParam),
+    request_body(content = Option<roomgate_types::GenerateClientTokenRequest>, description = "Token lifetimes."),
+    responses(
+        (status = 201, description = "The signed token(s) and their expiry.", body = Data<JoinClientToken>),
+        super::openapi::BodyErrors,
+        super::openapi::RoomNotFound,
+        super::openapi::KeyErrors,
+    ),
+)]
 pub(super) async fn create_current(
     State(app): State<AppState>,
-    key: BearerKey,
-    room: RoomIdPath,
+    ip: ClientIp,
+    key: Result<BearerKey, ApiError>,
+    room: Result<RoomIdPath, ApiError>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    create(app, key, room, body, Scheme::Current).await
+    create(app, ip, key, room, body, Scheme::Current).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v2/rooms/{room_id}/actions/refresh_access_token",
+    tag = "Rooms Access Tokens",
+    operation_id = "RefreshRoomAccessToken",
+    summary = "Refresh an access token to join a room",
+    description = "A new access token from a refresh token alone: no API key. The refresh token stays usable until it \
+        expires. Seed names.",
+    params(super::openapi::RoomIdParam),
+    request_body(content = roomgate_types::RefreshAccessTokenRequest, description = "Token lifetimes."),
+    security(),
+    responses(
+        (status = 201, description = "The signed token(s) and their expiry.", body = Data<AccessToken>),
+        super::openapi::BodyErrors,
+        (status = 403, description = "The refresh token is not valid for this room, whatever the reason \
+            (10010).", body = roomgate_types::ErrorBody),
+        (status = 404, description = "The `room_id` is not a UUID (10005).", body = roomgate_types::ErrorBody),
+        (status = 429, description = "A rate limit was hit (10011).", body = roomgate_types::ErrorBody),
+        (status = 503, description = "The store is unavailable (10007).", body = roomgate_types::ErrorBody),
+    ),
+)]
 pub(super) async fn refresh_seed(
     State(app): State<AppState>,
+    ip: ClientIp,
     room: RoomIdPath,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    refresh(app, room, body, Scheme::Seed).await
+    refresh(app, ip, room, body, Scheme::Seed).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v2/rooms/{room_id}/actions/refresh_client_token",
+    tag = "Rooms Access Tokens",
+    operation_id = "RefreshClientToken",
+    summary = "Refresh a client token to join a room",
+    description = "A new access token from a refresh token alone: no API key. The refresh token stays usable until it \
+        expires. Today's Telnyx names.",
+    params(super::openapi::RoomIdParam),
+    request_body(content = roomgate_types::RefreshClientTokenRequest, description = "Token lifetimes."),
+    security(),
+    responses(
+        (status = 201, description = "The signed token(s) and their expiry.", body = Data<ClientToken>),
+        super::openapi::BodyErrors,
+        (status = 403, description = "The refresh token is not valid for this room, whatever the reason \
+            (10010).", body = roomgate_types::ErrorBody),
+        (status = 404, description = "The `room_id` is not a UUID (10005).", body = roomgate_types::ErrorBody),
+        (status = 429, description = "A rate limit was hit (10011).", body = roomgate_types::ErrorBody),
+        (status = 503, description = "The store is unavailable (10007).", body = roomgate_types::ErrorBody),
+    ),
+)]
 pub(super) async fn refresh_current(
     State(app): State<AppState>,
+    ip: ClientIp,
     room: RoomIdPath,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    refresh(app, room, body, Scheme::Current).await
+    refresh(app, ip, room, body, Scheme::Current).await
 }
 
 fn created<T: serde::Serialize>(data: T) -> Response {
@@ -99,17 +187,25 @@ fn mint(
 
 async fn create(
     app: AppState,
-    BearerKey(secret): BearerKey,
-    RoomIdPath(room_id): RoomIdPath,
+    ClientIp(ip): ClientIp,
+    key: Result<BearerKey, ApiError>,
+    room: Result<RoomIdPath, ApiError>,
     body: JsonBody,
     scheme: Scheme,
 ) -> Result<Response, ApiError> {
+    let Ok(BearerKey(secret)) = key else {
+        return Err(app.limits().auth_failed_from(ip));
+    };
+    // A room id that is not a UUID names no room; the key is still checked first.
+    let room_id = room.map_or(Uuid::nil(), |RoomIdPath(id)| id);
     // The hot path's one read: the key's account and whether the room is that account's.
     let (key, found) = app
         .store()
         .authorize_room(&auth::hash(&secret), room_id)
         .await?
-        .ok_or(ApiError::Unauthorized)?;
+        .ok_or_else(|| app.limits().auth_failed_from(ip))?;
+    app.limits().authenticated(key.api_key_id)?;
+    observability::record_account(key.account_id);
     if !found {
         return Err(ApiError::NotFound("Room"));
     }
@@ -134,6 +230,8 @@ async fn create(
         now,
         refresh_ttl.secs(),
     );
+    observability::token_minted(TokenKind::Access, scheme.label());
+    observability::token_minted(TokenKind::Refresh, scheme.label());
     Ok(match scheme {
         Scheme::Seed => created(RoomAccessToken {
             access_token: access,
@@ -152,10 +250,12 @@ async fn create(
 
 async fn refresh(
     app: AppState,
+    ClientIp(ip): ClientIp,
     RoomIdPath(room_id): RoomIdPath,
     body: JsonBody,
     scheme: Scheme,
 ) -> Result<Response, ApiError> {
+    app.limits().refresh_from(ip)?;
     let body = body.object()?;
     let token = match body.get("refresh_token") {
         None | Some(Value::Null) => {
@@ -185,14 +285,19 @@ async fn refresh(
     let claims =
         roomgate_token::verify(token, &app.keys().current().public, &validation, now).map_err(|e| {
             tracing::info!(reason = e.reason(), %room_id, "refresh refused");
+            observability::token_rejected(e.reason());
             ApiError::Forbidden
         })?;
+    app.limits().refresh_with(&claims.jti)?;
     if !app.store().room_exists(room_id).await? {
         tracing::info!(reason = "room_deleted", %room_id, "refresh refused");
+        observability::token_rejected("room_deleted");
         return Err(ApiError::Forbidden);
     }
     let subjects = claims.grants.into_iter().flat_map(|g| g.subjects).collect();
     let (access, access_exp) = mint(&app, TokenKind::Access, room_id, subjects, now, ttl.secs());
+    observability::token_minted(TokenKind::Access, scheme.label());
+    observability::token_refreshed(scheme.label());
     Ok(match scheme {
         Scheme::Seed => created(AccessToken {
             access_token: access,
