@@ -1,0 +1,96 @@
+//! Why a token, a key set or a fetch was refused.
+
+use std::sync::Arc;
+
+use roomgate_token::TokenError;
+
+/// Why a token was not accepted, or a [`crate::Verifier`] could not be built.
+///
+/// [`VerifyError::Token`] means the token itself is bad (answer 401/403); every other variant means the
+/// verifier could not get usable keys or settings (answer 503 and log it).
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The token was refused: structure, algorithm, key, signature, kind, issuer, audience, time or room.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// A JWKS document is unusable: wrong shape, a private key, an invalid or duplicate key, or no keys.
+    #[error("invalid JWKS: {0}")]
+    InvalidJwks(String),
+    /// The JWKS could not be fetched.
+    #[error("fetching the JWKS failed: {0}")]
+    Fetch(#[from] FetchError),
+    /// A JWKS file could not be read.
+    #[error("reading the JWKS file failed: {0}")]
+    Io(#[source] Arc<std::io::Error>),
+    /// A setting is out of range.
+    #[error("invalid verifier setting: {0}")]
+    Config(&'static str),
+}
+
+impl VerifyError {
+    /// A stable snake_case label for logs and metrics (the token's reason for [`VerifyError::Token`]).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            VerifyError::Token(e) => e.reason(),
+            VerifyError::InvalidJwks(_) => "invalid_jwks",
+            VerifyError::Fetch(FetchError::Timeout) => "jwks_timeout",
+            VerifyError::Fetch(FetchError::Status(_)) => "jwks_status",
+            VerifyError::Fetch(FetchError::TooLarge { .. }) => "jwks_too_large",
+            VerifyError::Fetch(FetchError::Transport(_)) => "jwks_unreachable",
+            VerifyError::Io(_) => "jwks_file",
+            VerifyError::Config(_) => "config",
+        }
+    }
+}
+
+impl From<std::io::Error> for VerifyError {
+    fn from(e: std::io::Error) -> Self {
+        VerifyError::Io(Arc::new(e))
+    }
+}
+
+/// Why fetching the JWKS failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// No complete response within the timeout.
+    #[error("timed out")]
+    Timeout,
+    /// The server answered with a status other than 2xx (redirects are not followed).
+    #[error("HTTP status {0}")]
+    Status(u16),
+    /// The response body is larger than the configured limit.
+    #[error("response larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// Connecting, TLS or reading failed; the text says how.
+    #[error("{0}")]
+    Transport(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_distinct() {
+        let all = [
+            VerifyError::Token(TokenError::Expired),
+            VerifyError::InvalidJwks("x".into()),
+            VerifyError::Fetch(FetchError::Timeout),
+            VerifyError::Fetch(FetchError::Status(500)),
+            VerifyError::Fetch(FetchError::TooLarge { limit: 1 }),
+            VerifyError::Fetch(FetchError::Transport("x".into())),
+            VerifyError::from(std::io::Error::other("x")),
+            VerifyError::Config("x"),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for e in &all {
+            assert!(seen.insert(e.reason()), "duplicate reason {}", e.reason());
+        }
+        assert_eq!(VerifyError::Token(TokenError::WrongRoom).reason(), "wrong_room");
+    }
+}

@@ -1,0 +1,315 @@
+//! Fetching, caching and refreshing the JWKS from a URL (the `fetch` feature).
+
+use std::{sync::Arc, time::Duration, time::Instant};
+
+use arc_swap::ArcSwap;
+use reqwest::header::{HeaderMap, ACCEPT, CACHE_CONTROL};
+use roomgate_token::{KeySet, TokenError};
+
+use crate::{
+    verifier::{key_set, parse_jwks, Snapshot},
+    FetchError, Verifier, VerifierBuilder, VerifyError,
+};
+
+/// Fewest time between two fetches unless configured otherwise, so forged `kid`s cannot hammer roomgate.
+pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Largest JWKS response accepted unless configured otherwise.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// Longest a fetch (connect, headers and body) may take unless configured otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long fetched keys are used when the response has no `Cache-Control: max-age`.
+pub const DEFAULT_CACHE_LIFETIME: Duration = Duration::from_secs(300);
+
+/// Upper bound on a response's `max-age`, so keys are re-read at least daily.
+pub const MAX_CACHE_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How and how often the JWKS is fetched.
+#[derive(Clone, Debug)]
+pub(crate) struct FetchOptions {
+    min_refresh_interval: Duration,
+    timeout: Duration,
+    max_response_bytes: usize,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            min_refresh_interval: DEFAULT_MIN_REFRESH_INTERVAL,
+            timeout: DEFAULT_TIMEOUT,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+impl VerifierBuilder {
+    /// Never fetch twice within this interval, whatever the trigger (default 30 s, at most a day).
+    pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.fetch.min_refresh_interval = interval;
+        self
+    }
+
+    /// Give up on a fetch after this long, body included (default 5 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.fetch.timeout = timeout;
+        self
+    }
+
+    /// Refuse JWKS responses larger than this (default 64 KiB).
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.fetch.max_response_bytes = bytes;
+        self
+    }
+
+    /// Trust the keys published at this `http(s)` URL, fetched on first use and cached (redirects are refused).
+    pub fn jwks_url(self, url: &str) -> Result<Verifier, VerifyError> {
+        let url = reqwest::Url::parse(url).map_err(|_| VerifyError::Config("JWKS URL is not a valid URL"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(VerifyError::Config("JWKS URL must be http or https"));
+        }
+        if self.fetch.timeout.is_zero() {
+            return Err(VerifyError::Config("timeout must be positive"));
+        }
+        if self.fetch.max_response_bytes == 0 {
+            return Err(VerifyError::Config("max_response_bytes must be positive"));
+        }
+        if self.fetch.min_refresh_interval > MAX_CACHE_LIFETIME {
+            return Err(VerifyError::Config("min_refresh_interval must be at most a day"));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(self.fetch.timeout)
+            .connect_timeout(self.fetch.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("roomgate-verify/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(transport)?;
+        let remote = Remote {
+            client,
+            url,
+            options: self.fetch.clone(),
+            state: tokio::sync::Mutex::new(FetchState::default()),
+        };
+        self.finish_remote(remote)
+    }
+}
+
+impl Verifier {
+    /// Default settings, trusting the keys published at this URL (roomgate's `/.well-known/jwks.json`).
+    pub fn from_jwks_url(url: &str) -> Result<Self, VerifyError> {
+        Self::builder().jwks_url(url)
+    }
+}
+
+/// A JWKS endpoint and the bookkeeping that rate-limits and coalesces fetches.
+#[derive(Debug)]
+pub(crate) struct Remote {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    options: FetchOptions,
+    /// Held for the whole fetch: concurrent callers queue here, then see the new generation.
+    state: tokio::sync::Mutex<FetchState>,
+}
+
+#[derive(Debug, Default)]
+struct FetchState {
+    last_attempt: Option<Instant>,
+    /// Replayed while rate-limited and no keys were ever fetched.
+    last_error: Option<VerifyError>,
+}
+
+impl Remote {
+    /// Run `check` against fresh-enough keys, refetching once if the token names an unknown `kid`.
+    pub(crate) async fn verify<T>(
+        &self,
+        cache: &ArcSwap<Snapshot>,
+        check: impl Fn(&KeySet) -> Result<T, VerifyError>,
+    ) -> Result<T, VerifyError> {
+        let mut snapshot = cache.load_full();
+        if snapshot.is_stale(Instant::now()) {
+            if let Err(e) = self.refresh(cache, snapshot.generation, false).await {
+                // Stale keys beat none: keep verifying with them until a fetch succeeds.
+                if snapshot.keys.is_empty() {
+                    return Err(e);
+                }
+            }
+            snapshot = cache.load_full();
+        }
+        match check(&snapshot.keys) {
+            Err(VerifyError::Token(TokenError::UnknownKey)) => {
+                if self.refresh(cache, snapshot.generation, false).await? {
+                    check(&cache.load_full().keys)
+                } else {
+                    Err(TokenError::UnknownKey.into())
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Fetch unless keys newer than generation `seen` exist or (unless `force`) the last attempt is too
+    /// recent. Returns whether newer keys are in `cache` now.
+    pub(crate) async fn refresh(
+        &self,
+        cache: &ArcSwap<Snapshot>,
+        seen: u64,
+        force: bool,
+    ) -> Result<bool, VerifyError> {
+        let mut state = self.state.lock().await;
+        let current = cache.load_full();
+        if current.generation != seen {
+            // Someone fetched while we waited for the lock.
+            return Ok(true);
+        }
+        let recent = state
+            .last_attempt
+            .is_some_and(|t| t.elapsed() < self.options.min_refresh_interval);
+        if recent && !force {
+            return match &state.last_error {
+                Some(e) if current.keys.is_empty() => Err(e.clone()),
+                _ => Ok(false),
+            };
+        }
+        state.last_attempt = Some(Instant::now());
+        match self.fetch().await {
+            Ok((keys, lifetime)) => {
+                state.last_error = None;
+                cache.store(Arc::new(Snapshot {
+                    keys,
+                    generation: seen + 1,
+                    fresh_until: Some(Instant::now() + lifetime),
+                }));
+                Ok(true)
+            }
+            Err(e) => {
+                state.last_error = Some(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// One GET of the JWKS, bounded in time and size: the keys and how long to use them.
+    async fn fetch(&self) -> Result<(KeySet, Duration), VerifyError> {
+        let mut response = self
+            .client
+            .get(self.url.clone())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FetchError::Status(status.as_u16()).into());
+        }
+        let limit = self.options.max_response_bytes;
+        let too_large = || VerifyError::Fetch(FetchError::TooLarge { limit });
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let lifetime = cache_lifetime(response.headers())
+            .unwrap_or(DEFAULT_CACHE_LIFETIME)
+            .min(MAX_CACHE_LIFETIME)
+            .max(self.options.min_refresh_interval);
+        // Content-Length may be absent (chunked) or wrong: count what actually arrives.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let keys = key_set(&parse_jwks(&body)?)?;
+        Ok((keys, lifetime))
+    }
+}
+
+/// A reqwest failure as a [`VerifyError`], with its causes spelled out.
+fn transport(e: reqwest::Error) -> VerifyError {
+    if e.is_timeout() {
+        return FetchError::Timeout.into();
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    FetchError::Transport(text).into()
+}
+
+/// The `max-age` of a response's `Cache-Control` (zero for `no-store`/`no-cache`), if it has one.
+fn cache_lifetime(headers: &HeaderMap) -> Option<Duration> {
+    max_age(
+        headers
+            .get_all(CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
+}
+
+fn max_age<'a>(values: impl Iterator<Item = &'a str>) -> Option<Duration> {
+    let mut found = None;
+    for directive in values.flat_map(|v| v.split(',')) {
+        let directive = directive.trim().to_ascii_lowercase();
+        if directive == "no-store" || directive == "no-cache" {
+            return Some(Duration::ZERO);
+        }
+        if let Some(secs) = directive.strip_prefix("max-age=") {
+            if let Ok(secs) = secs.trim_matches('"').parse::<u64>() {
+                found = Some(Duration::from_secs(secs));
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_max_age_from_cache_control() {
+        let secs = |v: &[&str]| max_age(v.iter().copied()).map(|d| d.as_secs());
+        assert_eq!(secs(&["public, max-age=300"]), Some(300));
+        assert_eq!(secs(&["Max-Age=60"]), Some(60));
+        assert_eq!(secs(&["max-age=\"10\""]), Some(10));
+        assert_eq!(secs(&["public", "max-age=7"]), Some(7));
+        assert_eq!(secs(&["max-age=300, no-cache"]), Some(0));
+        assert_eq!(secs(&["no-store"]), Some(0));
+        assert_eq!(secs(&["public"]), None);
+        assert_eq!(secs(&["max-age=-1"]), None);
+        assert_eq!(secs(&["max-age=abc"]), None);
+        assert_eq!(secs(&[]), None);
+    }
+
+    #[test]
+    fn url_and_fetch_settings_are_checked() {
+        for bad in [
+            "not a url",
+            "file:///etc/jwks.json",
+            "ftp://example.com/jwks.json",
+        ] {
+            assert!(
+                matches!(Verifier::from_jwks_url(bad), Err(VerifyError::Config(_))),
+                "{bad}"
+            );
+        }
+        assert!(Verifier::from_jwks_url("https://roomgate.example/.well-known/jwks.json").is_ok());
+        let url = "http://127.0.0.1:1/";
+        for bad in [
+            Verifier::builder().timeout(Duration::ZERO).jwks_url(url),
+            Verifier::builder().max_response_bytes(0).jwks_url(url),
+            Verifier::builder()
+                .min_refresh_interval(MAX_CACHE_LIFETIME + Duration::from_secs(1))
+                .jwks_url(url),
+        ] {
+            assert!(matches!(bad, Err(VerifyError::Config(_))), "{bad:?}");
+        }
+        assert!(Verifier::builder()
+            .min_refresh_interval(MAX_CACHE_LIFETIME)
+            .jwks_url(url)
+            .is_ok());
+    }
+}

@@ -1,0 +1,87 @@
+//! Check roomgate join tokens inside a media server (SFU) or gateway, without calling roomgate.
+//!
+//! A [`Verifier`] holds the keys roomgate publishes at `/.well-known/jwks.json`, either fetched from that
+//! URL (the default `fetch` feature: cached for the response's `max-age`, refetched when a token names an
+//! unknown `kid`, at most once per minimum interval, bounded in size and time) or given once as a JWK Set
+//! for fully offline use. [`Verifier::verify_access_token`] then accepts a token only if it is an
+//! Ed25519-signed JWS under one of those keys (no `jku`, `x5u` or `jwk` header is ever followed), its
+//! `typ` is `access`, `iss` and `aud` match exactly, it is within `nbf`..`exp` give or take the leeway
+//! (30 s by default, 60 s at most), and it grants `join` on the room asked about. Time is a parameter.
+//!
+//! Offline, from a JWK Set shipped with the media server's configuration:
+//!
+//! ```
+//! # use roomgate_token::{Claims, KeySet, SigningKey, TokenKind, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+//! use roomgate_verify::{TokenError, Verifier, VerifyError};
+//! # let now = 1_700_000_000;
+//! # let room = uuid::Uuid::new_v4();
+//! # let key = SigningKey::generate();
+//! # let jwks_json = serde_json::to_vec(&KeySet::new([key.verification_key()]).to_jwks()).unwrap();
+//! # let claims = Claims::for_room(
+//! #     TokenKind::Access, room, vec!["telnyx:users:1".into()], DEFAULT_ISSUER, DEFAULT_AUDIENCE, now, 600,
+//! # );
+//! # let token = key.sign(&claims);
+//!
+//! let verifier = Verifier::from_jwks_json(&jwks_json)?;
+//! let claims = verifier.verify_access_token_cached(&token, room, now)?;
+//! assert_eq!(claims.room_id(), Some(room));
+//!
+//! let other_room = uuid::Uuid::new_v4();
+//! let refused = verifier.verify_access_token_cached(&token, other_room, now).unwrap_err();
+//! assert!(matches!(refused, VerifyError::Token(TokenError::WrongRoom)));
+//! # Ok::<(), VerifyError>(())
+//! ```
+//!
+//! In an SFU's join handler, with keys fetched from roomgate:
+//!
+//! ```no_run
+//! use std::time::{Duration, SystemTime, UNIX_EPOCH};
+//! use roomgate_verify::{Uuid, Verifier, VerifyError};
+//!
+//! enum Join {
+//!     Admit { subjects: Vec<String> },
+//!     Refuse { reason: &'static str },
+//!     RetryLater,
+//! }
+//!
+//! async fn on_join(verifier: &Verifier, room_id: Uuid, token: &str) -> Join {
+//!     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+//!     match verifier.verify_access_token(token, room_id, now).await {
+//!         Ok(claims) => Join::Admit { subjects: claims.grants.into_iter().flat_map(|g| g.subjects).collect() },
+//!         // The token is bad: tell the client (401/403).
+//!         Err(VerifyError::Token(e)) => Join::Refuse { reason: e.reason() },
+//!         // No usable keys (roomgate unreachable, bad JWKS): log it, answer 503.
+//!         Err(_) => Join::RetryLater,
+//!     }
+//! }
+//!
+//! # #[cfg(feature = "fetch")]
+//! async fn startup() -> Result<Verifier, VerifyError> {
+//!     let verifier = Verifier::builder()
+//!         .leeway(Duration::from_secs(10))
+//!         .jwks_url("https://roomgate.internal/.well-known/jwks.json")?;
+//!     verifier.refresh().await?; // optional: fail fast if roomgate is unreachable
+//!     Ok(verifier)
+//! }
+//! ```
+//!
+//! With `default-features = false` the crate has no HTTP stack and needs no async runtime:
+//! `cargo tree -p roomgate-verify --no-default-features -e normal` lists no reqwest, hyper or tokio (a test
+//! checks it).
+
+#![warn(missing_docs)]
+
+mod error;
+#[cfg(feature = "fetch")]
+mod fetch;
+mod verifier;
+
+pub use error::{FetchError, VerifyError};
+#[cfg(feature = "fetch")]
+pub use fetch::{
+    DEFAULT_CACHE_LIFETIME, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
+    MAX_CACHE_LIFETIME,
+};
+pub use roomgate_token::{Claims, Grant, Jwk, Jwks, TokenError, TokenKind};
+pub use uuid::Uuid;
+pub use verifier::{Verifier, VerifierBuilder, DEFAULT_LEEWAY, MAX_LEEWAY};

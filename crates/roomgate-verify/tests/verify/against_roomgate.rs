@@ -1,0 +1,219 @@
+//! Tokens minted by the real roomgate server over HTTP, verified through its published JWKS URL.
+
+use roomgate_server::{auth::ApiKey, AppState, Config};
+use roomgate_store::NewApiKey;
+use roomgate_verify::{TokenError, Verifier, VerifyError};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use uuid::Uuid;
+
+/// A roomgate server on `127.0.0.1:0` over SQLite in a temp dir, with an API key and one room.
+struct Roomgate {
+    base: String,
+    api_key: String,
+    room: Uuid,
+    client: reqwest::Client,
+    _dir: TempDir,
+}
+
+/// Minted by roomgate for one room.
+struct Minted {
+    access: String,
+    refresh: String,
+    /// The access token's `iat` and `exp`, read (unverified) off the token: roomgate mints on its clock.
+    iat: i64,
+    exp: i64,
+}
+
+impl Roomgate {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("db").display());
+        let store = roomgate_store::connect(&url).await.expect("store");
+        // As `roomgate api-keys create` does; the timestamp is only bookkeeping.
+        let created_at = 1_700_000_000_000_000;
+        let account_id = store
+            .ensure_account("default", created_at)
+            .await
+            .expect("account");
+        let key = ApiKey::generate().expect("randomness");
+        store
+            .insert_api_key(&NewApiKey {
+                id: Uuid::new_v4(),
+                account_id,
+                name: Some("roomgate-verify tests".into()),
+                prefix: key.prefix(),
+                key_hash: key.hash(),
+                created_at,
+            })
+            .await
+            .expect("api key");
+        let state = AppState::new(store, Config::default()).await.expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(roomgate_server::serve(listener, state, std::future::pending()));
+
+        let client = reqwest::Client::new();
+        let api_key = key.expose_secret().to_owned();
+        let room: Value = client
+            .post(format!("{base}/v2/rooms"))
+            .bearer_auth(&api_key)
+            .json(&json!({ "unique_name": "standup" }))
+            .send()
+            .await
+            .expect("create room")
+            .json()
+            .await
+            .expect("room JSON");
+        let room = room["data"]["id"]
+            .as_str()
+            .expect("room id")
+            .parse()
+            .expect("uuid");
+        Roomgate {
+            base,
+            api_key,
+            room,
+            client,
+            _dir: dir,
+        }
+    }
+
+    fn jwks_url(&self) -> String {
+        format!("{}/.well-known/jwks.json", self.base)
+    }
+
+    async fn mint(&self) -> Minted {
+        let response = self
+            .client
+            .post(format!(
+                "{}/v2/rooms/{}/actions/generate_join_client_token",
+                self.base, self.room
+            ))
+            .bearer_auth(&self.api_key)
+            .json(&json!({ "token_ttl_secs": 600 }))
+            .send()
+            .await
+            .expect("mint");
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+        let body: Value = response.json().await.expect("token JSON");
+        let access = body["data"]["token"].as_str().expect("token").to_owned();
+        let refresh = body["data"]["refresh_token"]
+            .as_str()
+            .expect("refresh")
+            .to_owned();
+        let (_, payload) = roomgate_token::decode_unverified(&access).expect("decodable");
+        Minted {
+            access,
+            refresh,
+            iat: payload["iat"].as_i64().expect("iat"),
+            exp: payload["exp"].as_i64().expect("exp"),
+        }
+    }
+}
+
+fn token_error(result: Result<roomgate_token::Claims, VerifyError>) -> TokenError {
+    match result {
+        Err(VerifyError::Token(e)) => e,
+        other => panic!("expected a token error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn access_token_minted_by_roomgate_verifies_via_its_jwks_url() {
+    let app = Roomgate::start().await;
+    let minted = app.mint().await;
+    let verifier = Verifier::from_jwks_url(&app.jwks_url()).expect("verifier");
+    let claims = verifier
+        .verify_access_token(&minted.access, app.room, minted.iat)
+        .await
+        .expect("roomgate's token verifies");
+    assert_eq!(claims.room_id(), Some(app.room));
+    assert!(claims.grants_join(app.room));
+    assert_eq!(claims.exp - claims.iat, 600);
+    // The header's kid names one of the keys fetched from roomgate's JWKS.
+    let (header, _) = roomgate_token::decode_unverified(&minted.access).expect("decodable");
+    let kid = header["kid"].as_str().expect("roomgate sets a kid");
+    assert!(
+        verifier.key_ids().iter().any(|k| k == kid),
+        "{kid} not in {:?}",
+        verifier.key_ids()
+    );
+}
+
+#[tokio::test]
+async fn refresh_token_is_refused_as_the_wrong_kind() {
+    let app = Roomgate::start().await;
+    let minted = app.mint().await;
+    let verifier = Verifier::from_jwks_url(&app.jwks_url()).expect("verifier");
+    let err = verifier
+        .verify_access_token(&minted.refresh, app.room, minted.iat)
+        .await;
+    assert_eq!(token_error(err), TokenError::WrongKind);
+}
+
+#[tokio::test]
+async fn token_for_another_room_is_refused() {
+    let app = Roomgate::start().await;
+    let minted = app.mint().await;
+    let verifier = Verifier::from_jwks_url(&app.jwks_url()).expect("verifier");
+    let err = verifier
+        .verify_access_token(&minted.access, Uuid::new_v4(), minted.iat)
+        .await;
+    assert_eq!(token_error(err), TokenError::WrongRoom);
+}
+
+#[tokio::test]
+async fn expiry_is_enforced_at_exp_and_at_exp_plus_leeway() {
+    let app = Roomgate::start().await;
+    let minted = app.mint().await;
+    let (token, room, exp) = (&minted.access, app.room, minted.exp);
+
+    let no_leeway = Verifier::builder()
+        .leeway(std::time::Duration::ZERO)
+        .jwks_url(&app.jwks_url())
+        .expect("verifier");
+    assert!(no_leeway.verify_access_token(token, room, exp - 1).await.is_ok());
+    let err = no_leeway.verify_access_token(token, room, exp).await;
+    assert_eq!(token_error(err), TokenError::Expired);
+
+    // Default leeway: 30 s past exp is the first refused second.
+    let default = Verifier::from_jwks_url(&app.jwks_url()).expect("verifier");
+    assert!(default.verify_access_token(token, room, exp + 29).await.is_ok());
+    let err = default.verify_access_token(token, room, exp + 30).await;
+    assert_eq!(token_error(err), TokenError::Expired);
+}
+
+#[tokio::test]
+async fn token_from_the_future_beyond_leeway_is_refused() {
+    let app = Roomgate::start().await;
+    let minted = app.mint().await;
+    let verifier = Verifier::from_jwks_url(&app.jwks_url()).expect("verifier");
+    // nbf = iat - 1 and iat is the minting second: a verifier clock 30 s behind is tolerated, 31 s is not.
+    let (token, room) = (&minted.access, app.room);
+    assert!(verifier
+        .verify_access_token(token, room, minted.iat - 30)
+        .await
+        .is_ok());
+    let err = verifier.verify_access_token(token, room, minted.iat - 31).await;
+    assert_eq!(token_error(err), TokenError::NotYetValid);
+}
+
+#[tokio::test]
+async fn wrong_issuer_or_audience_is_refused() {
+    let app = Roomgate::start().await;
+    let minted = app.mint().await;
+    let (token, room, now) = (&minted.access, app.room, minted.iat);
+    let other_issuer = Verifier::builder()
+        .issuer("https://roomgate.example")
+        .jwks_url(&app.jwks_url())
+        .expect("verifier");
+    let err = other_issuer.verify_access_token(token, room, now).await;
+    assert_eq!(token_error(err), TokenError::WrongIssuer);
+    let other_audience = Verifier::builder()
+        .audience("sfu.example")
+        .jwks_url(&app.jwks_url())
+        .expect("verifier");
+    let err = other_audience.verify_access_token(token, room, now).await;
+    assert_eq!(token_error(err), TokenError::WrongAudience);
+}
