@@ -3,12 +3,15 @@ use std::time::Duration;
 
 use roomgate_server::{ratelimit::Rate, Config};
 
-/// A rate, or `off`.
-fn parse_rate(s: &str) -> Result<Option<Rate>, String> {
+/// A rate, or `off` (no limit).
+#[derive(Clone, Copy, Debug)]
+struct RateArg(Option<Rate>);
+
+fn parse_rate(s: &str) -> Result<RateArg, String> {
     if s.eq_ignore_ascii_case("off") {
-        Ok(None)
+        Ok(RateArg(None))
     } else {
-        s.parse().map(Some)
+        s.parse().map(|r| RateArg(Some(r)))
     }
 }
 
@@ -16,16 +19,16 @@ fn parse_rate(s: &str) -> Result<Option<Rate>, String> {
 pub struct LimitArgs {
     /// Refresh requests per client IP: RATE/s[,BURST] or off.
     #[arg(long, env = "ROOMGATE_RATE_REFRESH_PER_IP", default_value = "50/s,200", value_parser = parse_rate)]
-    rate_refresh_per_ip: Option<Rate>,
+    rate_refresh_per_ip: RateArg,
     /// Refreshes per refresh token (counted after its signature verified): RATE/s[,BURST] or off.
     #[arg(long, env = "ROOMGATE_RATE_REFRESH_PER_TOKEN", default_value = "1/s,10", value_parser = parse_rate)]
-    rate_refresh_per_token: Option<Rate>,
+    rate_refresh_per_token: RateArg,
     /// Failed API-key authentications per client IP: RATE/s[,BURST] or off.
     #[arg(long, env = "ROOMGATE_RATE_AUTH_FAILURES_PER_IP", default_value = "1/s,20", value_parser = parse_rate)]
-    rate_auth_failures_per_ip: Option<Rate>,
+    rate_auth_failures_per_ip: RateArg,
     /// Authenticated requests per API key: RATE/s[,BURST] or off.
     #[arg(long, env = "ROOMGATE_RATE_PER_API_KEY", default_value = "2000/s,4000", value_parser = parse_rate)]
-    rate_per_api_key: Option<Rate>,
+    rate_per_api_key: RateArg,
     /// Behind a reverse proxy: the header holding the client address (its last entry is used), e.g.
     /// x-forwarded-for. Only set this when every request comes through that proxy.
     #[arg(long, env = "ROOMGATE_CLIENT_IP_HEADER")]
@@ -47,10 +50,10 @@ pub struct LimitArgs {
 impl LimitArgs {
     /// Puts these limits into `config`.
     pub fn apply(self, config: &mut Config) {
-        config.rate_limits.refresh_per_ip = self.rate_refresh_per_ip;
-        config.rate_limits.refresh_per_token = self.rate_refresh_per_token;
-        config.rate_limits.auth_failures_per_ip = self.rate_auth_failures_per_ip;
-        config.rate_limits.per_api_key = self.rate_per_api_key;
+        config.rate_limits.refresh_per_ip = self.rate_refresh_per_ip.0;
+        config.rate_limits.refresh_per_token = self.rate_refresh_per_token.0;
+        config.rate_limits.auth_failures_per_ip = self.rate_auth_failures_per_ip.0;
+        config.rate_limits.per_api_key = self.rate_per_api_key.0;
         config.client_ip_header = self.client_ip_header;
         config.limits.max_connections = self.max_connections;
         config.limits.header_read_timeout = self.header_read_timeout;

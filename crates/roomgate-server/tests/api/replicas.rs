@@ -1,0 +1,250 @@
+//! Several replicas on one database behave as one service; signing keys rotate with no failed request.
+use std::{sync::Arc, time::Duration};
+
+use reqwest::StatusCode;
+use roomgate_server::{auth::ApiKey, AppState, Config};
+use roomgate_store::{
+    backend_test,
+    testing::{Backend, TestDatabase},
+    NewApiKey, Store,
+};
+use serde_json::{json, Value};
+use tokio::{net::TcpListener, sync::oneshot};
+use uuid::Uuid;
+
+/// One `serve` on its own listener over a shared database.
+struct Replica {
+    base: String,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Replica {
+    async fn start(db: &TestDatabase, config: Config) -> Self {
+        let store = roomgate_store::connect(db.url()).await.expect("store");
+        let state = AppState::new(store, config).await.expect("state");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(roomgate_server::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        Self { base, _stop: stop }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+fn url(base: &str, path: &str) -> String {
+    format!("{base}{path}")
+}
+
+/// Settings that make replicas pick up rotations quickly, and no rate limit gets in a load test's way.
+fn fast_config() -> Config {
+    let mut config = Config { key_reload_interval: Duration::from_millis(100), ..Config::default() };
+    config.rate_limits.refresh_per_token = None;
+    config.rate_limits.refresh_per_ip = None;
+    config
+}
+
+async fn api_key(store: &dyn Store) -> (Uuid, String) {
+    let account = store.ensure_account("default", 1).await.expect("account");
+    let key = ApiKey::generate().expect("randomness");
+    let id = Uuid::new_v4();
+    let new = NewApiKey {
+        id,
+        account_id: account,
+        name: None,
+        prefix: key.prefix(),
+        key_hash: key.hash(),
+        created_at: 1,
+    };
+    store.insert_api_key(&new).await.expect("insert key");
+    (id, key.expose_secret().to_owned())
+}
+
+async fn create_room(http: &reqwest::Client, base: &str, key: &str) -> String {
+    let resp = http.post(url(base, "/v2/rooms")).bearer_auth(key).json(&json!({})).send().await.expect("send");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    resp.json::<Value>().await.expect("json")["data"]["id"].as_str().expect("id").to_owned()
+}
+
+async fn mint(http: &reqwest::Client, base: &str, key: &str, room: &str) -> String {
+    let resp = http
+        .post(url(base, &format!("/v2/rooms/{room}/actions/create_access_token")))
+        .bearer_auth(key)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    resp.json::<Value>().await.expect("json")["data"]["refresh_token"].as_str().expect("refresh").to_owned()
+}
+
+async fn refresh(http: &reqwest::Client, base: &str, room: &str, token: &str) -> StatusCode {
+    http.post(url(base, &format!("/v2/rooms/{room}/actions/refresh_access_token")))
+        .json(&json!({ "refresh_token": token }))
+        .send()
+        .await
+        .expect("send")
+        .status()
+}
+
+async fn jwks_kids(http: &reqwest::Client, base: &str) -> Vec<String> {
+    let jwks: Value = http.get(url(base, "/.well-known/jwks.json")).send().await.expect("send").json().await.expect("json");
+    let mut kids: Vec<String> =
+        jwks["keys"].as_array().expect("keys").iter().map(|k| k["kid"].as_str().expect("kid").to_owned()).collect();
+    kids.sort();
+    kids
+}
+
+backend_test! {
+    async fn a_token_minted_on_one_replica_refreshes_on_another(backend: Backend) {
+        let db = TestDatabase::new(backend).await;
+        let (a, b) = (Replica::start(&db, fast_config()).await, Replica::start(&db, fast_config()).await);
+        let http = reqwest::Client::new();
+        let store = roomgate_store::connect(db.url()).await.unwrap();
+        let (_, key) = api_key(store.as_ref()).await;
+        let room = create_room(&http, &a.base, &key).await;
+        let token = mint(&http, &a.base, &key, &room).await;
+        assert_eq!(refresh(&http, &b.base, &room, &token).await, StatusCode::CREATED);
+        assert_eq!(jwks_kids(&http, &a.base).await, jwks_kids(&http, &b.base).await);
+        assert_eq!(jwks_kids(&http, &a.base).await.len(), 1);
+    }
+}
+
+backend_test! {
+    async fn a_room_deleted_on_one_replica_stops_refreshes_on_another_at_once(backend: Backend) {
+        let db = TestDatabase::new(backend).await;
+        let (a, b) = (Replica::start(&db, fast_config()).await, Replica::start(&db, fast_config()).await);
+        let http = reqwest::Client::new();
+        let store = roomgate_store::connect(db.url()).await.unwrap();
+        let (_, key) = api_key(store.as_ref()).await;
+        let room = create_room(&http, &a.base, &key).await;
+        let token = mint(&http, &a.base, &key, &room).await;
+        assert_eq!(refresh(&http, &b.base, &room, &token).await, StatusCode::CREATED);
+        let deleted = http.delete(a.url(&format!("/v2/rooms/{room}"))).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+        // No cache: the very next refresh on B already sees the deletion (staleness bound: zero).
+        assert_eq!(refresh(&http, &b.base, &room, &token).await, StatusCode::FORBIDDEN);
+    }
+}
+
+backend_test! {
+    async fn a_key_revoked_through_one_replica_is_refused_by_another_at_once(backend: Backend) {
+        let db = TestDatabase::new(backend).await;
+        let (a, b) = (Replica::start(&db, fast_config()).await, Replica::start(&db, fast_config()).await);
+        let http = reqwest::Client::new();
+        let store = roomgate_store::connect(db.url()).await.unwrap();
+        let (id, key) = api_key(store.as_ref()).await;
+        let list = |r: &Replica| http.get(r.url("/v2/rooms")).bearer_auth(&key).send();
+        assert_eq!(list(&b).await.unwrap().status(), StatusCode::OK);
+        store.revoke_api_key(id, 2).await.unwrap();
+        assert_eq!(list(&b).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(list(&a).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+backend_test! {
+    async fn one_hundred_concurrent_creates_of_one_name_give_one_room(backend: Backend) {
+        let db = TestDatabase::new(backend).await;
+        // Several replicas on PostgreSQL; one server on SQLite, as a single-machine deployment runs.
+        let replicas = match backend {
+            Backend::Postgres => vec![Replica::start(&db, fast_config()).await, Replica::start(&db, fast_config()).await],
+            Backend::Sqlite => vec![Replica::start(&db, fast_config()).await],
+        };
+        let replicas = Arc::new(replicas);
+        let store = roomgate_store::connect(db.url()).await.unwrap();
+        let (_, key) = api_key(store.as_ref()).await;
+        let http = reqwest::Client::new();
+        let tasks: Vec<_> = (0..100)
+            .map(|i| {
+                let (http, replicas, key) = (http.clone(), replicas.clone(), key.clone());
+                tokio::spawn(async move {
+                    let r = &replicas[i % replicas.len()];
+                    let resp = http.post(r.url("/v2/rooms")).bearer_auth(&key).json(&json!({"unique_name": "standup"})).send().await.unwrap();
+                    let status = resp.status();
+                    let code = resp.json::<Value>().await.ok().and_then(|b| b["errors"][0]["code"].as_str().map(str::to_owned));
+                    (status, code)
+                })
+            })
+            .collect();
+        let mut created = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                (StatusCode::CREATED, _) => created += 1,
+                (StatusCode::UNPROCESSABLE_ENTITY, Some(code)) if code == "10012" => {}
+                other => panic!("unexpected answer {other:?}"),
+            }
+        }
+        assert_eq!(created, 1);
+    }
+}
+
+backend_test! {
+    async fn rotation_keeps_old_tokens_refreshing_and_a_load_through_it_sees_no_error(backend: Backend) {
+        let db = TestDatabase::new(backend).await;
+        let (a, b) = (Replica::start(&db, fast_config()).await, Replica::start(&db, fast_config()).await);
+        let http = reqwest::Client::new();
+        let store = roomgate_store::connect(db.url()).await.unwrap();
+        let (_, key) = api_key(store.as_ref()).await;
+        let room = create_room(&http, &a.base, &key).await;
+        let before = mint(&http, &a.base, &key, &room).await;
+        let old_kids = jwks_kids(&http, &a.base).await;
+
+        // A load of mints and refreshes on both replicas, running through the rotation.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let load: Vec<_> = (0..4)
+            .map(|i| {
+                let (http, key, room, stop) = (http.clone(), key.clone(), room.clone(), stop.clone());
+                let (mint_on, refresh_on) = if i % 2 == 0 { (a.base.clone(), b.base.clone()) } else { (b.base.clone(), a.base.clone()) };
+                tokio::spawn(async move {
+                    let mut done = 0u32;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let token = mint(&http, &mint_on, &key, &room).await;
+                        assert_eq!(refresh(&http, &refresh_on, &room, &token).await, StatusCode::CREATED);
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let new = roomgate_server::keys::rotate(store.as_ref(), None, now(), 1, None).await.unwrap().expect("rotated");
+        // Published on every replica before it signs.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        for r in [&a, &b] {
+            assert!(jwks_kids(&http, &r.base).await.contains(&new.kid), "new key published before it signs");
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for task in load {
+            assert!(task.await.expect("no request failed during the rotation") > 0);
+        }
+
+        // The new key signs now; the old one still verifies, on every replica.
+        let after = mint(&http, &b.base, &key, &room).await;
+        assert_eq!(kid_of(&after), new.kid);
+        assert_ne!(kid_of(&before), new.kid);
+        for r in [&a, &b] {
+            assert_eq!(refresh(&http, &r.base, &room, &before).await, StatusCode::CREATED);
+            let kids = jwks_kids(&http, &r.base).await;
+            assert!(old_kids.iter().all(|k| kids.contains(k)), "previous key still published");
+        }
+    }
+}
+
+fn kid_of(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().expect("header");
+    let header: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("b64")).expect("json");
+    header["kid"].as_str().expect("kid").to_owned()
+}
+
+#[allow(clippy::disallowed_methods)] // the rotation is stamped with the real time the replicas run on
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

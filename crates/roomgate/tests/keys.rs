@@ -1,0 +1,145 @@
+//! Signing keys handled by the real binary: rotation killed with SIGKILL at random moments, and master-key
+//! mistakes refused at startup.
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use roomgate_store::{backend_test, testing::TestDatabase};
+use roomgate_token::{Jwks, KeySet, TokenKind, Validation};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_roomgate");
+
+fn roomgate(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(BIN).args(args).env_clear().envs(env.iter().copied()).output().expect("run roomgate")
+}
+
+struct Served {
+    base: String,
+    child: Child,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn serve(database: &str, env: &[(&str, &str)]) -> Result<Served, String> {
+    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &addr.to_string(), "--database", database, "--key-reload-interval", "100ms"])
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://{addr}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            return Err(format!("{status}: {err}"));
+        }
+        if reqwest::get(format!("{base}/readyz")).await.is_ok_and(|r| r.status().is_success()) {
+            return Ok(Served { base, child });
+        }
+        assert!(Instant::now() < deadline, "server did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn api_key(database: &str) -> String {
+    let out = roomgate(&["api-keys", "create", "--database", database], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().last().unwrap().trim().to_owned()
+}
+
+backend_test! {
+    async fn rotations_killed_at_random_moments_leave_every_issued_token_verifiable(backend: Backend) {
+        let db = TestDatabase::new(backend).await;
+        let key = api_key(db.url());
+        let server = serve(db.url(), &[]).await.expect("serve");
+        let http = reqwest::Client::new();
+        let room: Value = http.post(format!("{}/v2/rooms", server.base)).bearer_auth(&key).json(&json!({})).send().await.unwrap().json().await.unwrap();
+        let room = room["data"]["id"].as_str().unwrap().to_owned();
+        let mut issued = Vec::new();
+        for round in 0..12u64 {
+            let mut rotate = Command::new(BIN)
+                .args(["signing-keys", "rotate", "--database", db.url(), "--publish-delay", "0s"])
+                .env_clear()
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            // Kill it somewhere between before it connects and after it committed.
+            tokio::time::sleep(Duration::from_millis(round * 7 % 60)).await;
+            let _ = rotate.kill(); // SIGKILL
+            let _ = rotate.wait();
+            for _ in 0..3 {
+                let resp = http
+                    .post(format!("{}/v2/rooms/{room}/actions/create_access_token", server.base))
+                    .bearer_auth(&key)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 201, "minting never fails during rotations");
+                let data: Value = resp.json().await.unwrap();
+                issued.push(data["data"]["access_token"].as_str().unwrap().to_owned());
+            }
+        }
+        // One rotation that completes, then tokens signed by whatever key is newest.
+        let done = roomgate(&["signing-keys", "rotate", "--database", db.url(), "--publish-delay", "0s"], &[]);
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        tokio::time::sleep(Duration::from_millis(300)).await; // the server reloads keys every 100 ms
+        let resp = http
+            .post(format!("{}/v2/rooms/{room}/actions/create_access_token", server.base))
+            .bearer_auth(&key)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let data: Value = resp.json().await.unwrap();
+        issued.push(data["data"]["access_token"].as_str().unwrap().to_owned());
+        let jwks: Jwks = http.get(format!("{}/.well-known/jwks.json", server.base)).send().await.unwrap().json().await.unwrap();
+        let keys = KeySet::from_jwks(&jwks).expect("a valid key set");
+        let room = room.parse().unwrap();
+        #[allow(clippy::disallowed_methods)] // verifying real tokens at the real time
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        for token in &issued {
+            roomgate_token::verify(token, &keys, &Validation::new(TokenKind::Access).room(room), now)
+                .expect("every issued token verifies against the published keys");
+        }
+        let listed = roomgate(&["signing-keys", "list", "--database", db.url()], &[]);
+        assert!(listed.status.success());
+        assert!(String::from_utf8_lossy(&listed.stdout).lines().count() >= 3, "header and at least two keys");
+    }
+}
+
+#[tokio::test]
+async fn a_lost_or_changed_master_key_stops_startup_and_never_makes_a_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("roomgate.db").display());
+    let master = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let other = "HxwdHhscGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA=";
+    let first = serve(&database, &[("ROOMGATE_MASTER_KEY", master)]).await.expect("serve with a master key");
+    let jwks_before = reqwest::get(format!("{}/.well-known/jwks.json", first.base)).await.unwrap().text().await.unwrap();
+    drop(first);
+
+    let lost = serve(&database, &[]).await.err().expect("refuses to start without the master key");
+    assert!(lost.contains("ROOMGATE_MASTER_KEY"), "{lost}");
+    let changed = serve(&database, &[("ROOMGATE_MASTER_KEY", other)]).await.err().expect("refuses a changed master key");
+    assert!(changed.contains("cannot be decrypted"), "{changed}");
+    let rotate = roomgate(&["signing-keys", "rotate", "--database", &database], &[]);
+    assert!(!rotate.status.success(), "no plaintext key is added beside sealed ones");
+
+    let again = serve(&database, &[("ROOMGATE_MASTER_KEY", master)]).await.expect("the right key still works");
+    let jwks_after = reqwest::get(format!("{}/.well-known/jwks.json", again.base)).await.unwrap().text().await.unwrap();
+    assert_eq!(jwks_before, jwks_after, "no key was regenerated");
+}
