@@ -28,24 +28,30 @@ impl Server {
         assert!(key.starts_with("rg_"), "{key}");
 
         let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let log_path = dir.path().join("serve.log");
+        let log = std::fs::File::create(&log_path).unwrap();
         let child = Command::new(BIN)
             .args(["serve", "--listen", &addr.to_string(), "--database", &database])
             .env_clear()
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
-        let server = Self {
+        let mut server = Self {
             addr,
             key,
             child,
             dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(addr).is_err() {
+            let exited = server.child.try_wait().unwrap();
+            let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+            assert!(exited.is_none(), "roomgate serve exited ({exited:?}):\n{}", log());
             assert!(
                 Instant::now() < deadline,
-                "roomgate serve did not start listening"
+                "roomgate serve did not start listening:\n{}",
+                log()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
