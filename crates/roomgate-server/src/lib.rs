@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod observability;
 mod routes;
 pub mod timefmt;
 
@@ -87,6 +88,7 @@ impl AppState {
         config: Config,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, KeyError> {
+        let store = observability::InstrumentedStore::wrap(store);
         let keys = Keys::load_or_create(
             store.as_ref(),
             config.master_key.clone(),
@@ -127,7 +129,9 @@ impl AppState {
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
     routes::router()
+        .merge(observability::metrics::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(observability::observe))
         .with_state(state)
 }
 

@@ -5,6 +5,7 @@ mod output;
 mod rooms;
 mod serve;
 mod signing_keys;
+mod telemetry;
 mod tokens;
 
 use clap::{Parser, Subcommand};

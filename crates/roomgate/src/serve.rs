@@ -2,8 +2,8 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use futures::FutureExt;
 use roomgate_server::{AppState, Config};
-use tracing_subscriber::EnvFilter;
 
 use std::time::Duration;
 
@@ -18,6 +18,8 @@ pub struct ServeArgs {
     store: StoreArgs,
     #[command(flatten)]
     master: MasterKeyArgs,
+    #[command(flatten)]
+    telemetry: crate::telemetry::TelemetryArgs,
     /// How often signing keys are re-read from the store (the bound on a replica's staleness after a rotation).
     #[arg(long, env = "ROOMGATE_KEY_RELOAD_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     key_reload_interval: Duration,
@@ -41,9 +43,7 @@ mod roomgate_token_defaults {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    args.telemetry.init_logging()?;
     let store = roomgate_store::connect(&args.store.url)
         .await
         .context("opening the store")?;
@@ -62,6 +62,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal().shared();
+    let metrics = args
+        .telemetry
+        .spawn_metrics_listener(state.clone(), shutdown.clone())
+        .await?;
 
     if store.list_api_keys().await?.is_empty() {
         let key = crate::api_keys::create(
@@ -84,7 +89,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!();
     }
     tracing::info!(%addr, "roomgate listening");
-    roomgate_server::serve(listener, state, shutdown_signal()).await?;
+    roomgate_server::serve(listener, state, shutdown).await?;
+    if let Some(metrics) = metrics {
+        metrics.await.context("metrics listener")??;
+    }
     tracing::info!("roomgate stopped");
     Ok(())
 }

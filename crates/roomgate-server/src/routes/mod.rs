@@ -31,7 +31,12 @@ pub(crate) fn router() -> Router<AppState> {
             CorsLayer::new()
                 .allow_origin(Any)
                 .allow_methods([Method::GET, Method::POST])
-                .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]),
+                .allow_headers([
+                    header::CONTENT_TYPE,
+                    header::AUTHORIZATION,
+                    crate::observability::X_REQUEST_ID,
+                ])
+                .expose_headers([crate::observability::X_REQUEST_ID]),
         );
     let token_routes = Router::new()
         .route(

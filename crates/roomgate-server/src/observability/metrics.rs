@@ -1,0 +1,210 @@
+//! Prometheus metrics: one recorder per process, the functions that feed it, and `GET /metrics`.
+//!
+//! The recorder is installed as the `metrics` crate's global recorder the first time a router is built, so every
+//! server in a process (tests run several) feeds and renders the same registry.
+use std::{
+    future::Future,
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use roomgate_store::StoreError;
+use roomgate_token::TokenKind;
+
+use crate::{error::ApiError, keys, AppState};
+
+/// Requests answered, by `method`, `route` (the template, `unmatched` for none) and `status`.
+pub const HTTP_REQUESTS: &str = "roomgate_http_requests_total";
+/// Time to answer a request, by the same labels.
+pub const HTTP_DURATION: &str = "roomgate_http_request_duration_seconds";
+/// Tokens signed, by `kind` (`access`, `refresh`) and `scheme` (`access_token`, `client_token`).
+pub const TOKENS_MINTED: &str = "roomgate_tokens_minted_total";
+/// Successful refreshes, by `scheme`.
+pub const TOKENS_REFRESHED: &str = "roomgate_tokens_refreshed_total";
+/// Refused refreshes, by `reason`.
+pub const TOKENS_REJECTED: &str = "roomgate_tokens_rejected_total";
+/// Time of each store call, by `operation` and `outcome` (`ok` or the error's kind).
+pub const STORE_DURATION: &str = "roomgate_store_operation_duration_seconds";
+/// Requests refused by a rate limit, by `limit`.
+pub const RATE_LIMITED: &str = "roomgate_rate_limited_total";
+/// Signing keys, by `state` (`pending`, `active`, `previous`, `retired`), as of the last scrape.
+pub const SIGNING_KEYS: &str = "roomgate_signing_keys";
+/// Always 1, labelled with the `version`.
+pub const BUILD_INFO: &str = "roomgate_build_info";
+
+/// Latency buckets in seconds, from a fast SQLite read to a stalled request.
+const BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The process's recorder, installed on first use.
+pub(crate) fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(BUCKETS)
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            // The embedding program installed its own recorder: it gets our metrics, `/metrics` stays empty.
+            tracing::warn!(
+                "a metrics recorder is already installed; /metrics will not show roomgate's metrics"
+            );
+        }
+        describe();
+        gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+        // Histograms grow until drained; scrapes drain them too, but a server may never be scraped.
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || loop {
+                std::thread::sleep(Duration::from_secs(5));
+                upkeep.run_upkeep();
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "could not start the metrics upkeep thread");
+        }
+        handle
+    })
+}
+
+fn describe() {
+    describe_counter!(
+        HTTP_REQUESTS,
+        Unit::Count,
+        "HTTP requests answered, by route template and status."
+    );
+    describe_histogram!(HTTP_DURATION, Unit::Seconds, "Time to answer an HTTP request.");
+    describe_counter!(
+        TOKENS_MINTED,
+        Unit::Count,
+        "Tokens signed, by kind and naming scheme."
+    );
+    describe_counter!(
+        TOKENS_REFRESHED,
+        Unit::Count,
+        "Access tokens refreshed, by naming scheme."
+    );
+    describe_counter!(
+        TOKENS_REJECTED,
+        Unit::Count,
+        "Refresh requests refused, by reason."
+    );
+    describe_histogram!(
+        STORE_DURATION,
+        Unit::Seconds,
+        "Time of each store operation, by outcome."
+    );
+    describe_counter!(RATE_LIMITED, Unit::Count, "Requests refused by a rate limit.");
+    describe_gauge!(
+        SIGNING_KEYS,
+        Unit::Count,
+        "Signing keys by state, as of the last scrape."
+    );
+    describe_gauge!(BUILD_INFO, "Always 1; the version is a label.");
+}
+
+/// `GET /metrics`.
+pub(crate) fn router() -> Router<AppState> {
+    handle();
+    Router::new().route("/metrics", get(render))
+}
+
+/// A router with `/metrics` alone, for a listener apart from the API's.
+pub fn metrics_router(state: AppState) -> Router {
+    router()
+        .fallback(|| async { ApiError::NotFound("Resource") })
+        .with_state(state)
+}
+
+/// Serves `/metrics` alone on `listener` until `shutdown` completes.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, metrics_router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn render(State(app): State<AppState>) -> Response {
+    match app.store().signing_keys().await {
+        Ok(records) => {
+            let states = keys::states(&records, app.now().unix_timestamp());
+            for state in [
+                keys::KeyState::Pending,
+                keys::KeyState::Active,
+                keys::KeyState::Previous,
+                keys::KeyState::Retired,
+            ] {
+                let n = states.iter().filter(|s| **s == state).count();
+                gauge!(SIGNING_KEYS, "state" => state.as_str()).set(n as f64);
+            }
+        }
+        // A scrape still answers: the store's own latency metrics show the failure.
+        Err(e) => tracing::warn!(error = %e, "reading signing keys for /metrics failed"),
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        handle().render(),
+    )
+        .into_response()
+}
+
+/// Counts a request refused by the rate limit `limit` (a fixed, low-cardinality name).
+pub fn rate_limited(limit: &'static str) {
+    counter!(RATE_LIMITED, "limit" => limit).increment(1);
+}
+
+/// Counts a signed token.
+pub fn token_minted(kind: TokenKind, scheme: &'static str) {
+    let kind = match kind {
+        TokenKind::Access => "access",
+        TokenKind::Refresh => "refresh",
+    };
+    counter!(TOKENS_MINTED, "kind" => kind, "scheme" => scheme).increment(1);
+}
+
+/// Counts a successful refresh.
+pub fn token_refreshed(scheme: &'static str) {
+    counter!(TOKENS_REFRESHED, "scheme" => scheme).increment(1);
+}
+
+/// Counts a refused refresh; `reason` is a `TokenError::reason()` or `room_deleted`.
+pub fn token_rejected(reason: &'static str) {
+    counter!(TOKENS_REJECTED, "reason" => reason).increment(1);
+}
+
+/// Records one answered request.
+pub(crate) fn http_request(method: &'static str, route: String, status: StatusCode, latency: Duration) {
+    let status = status.as_str().to_owned();
+    counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status.clone())
+        .increment(1);
+    histogram!(HTTP_DURATION, "method" => method, "route" => route, "status" => status)
+        .record(latency.as_secs_f64());
+}
+
+/// Records one store call that started at `start`.
+pub(crate) fn store_call<T>(operation: &'static str, start: Instant, result: &Result<T, StoreError>) {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(StoreError::NotFound) => "not_found",
+        Err(StoreError::Conflict(_)) => "conflict",
+        Err(StoreError::Unavailable(_)) => "unavailable",
+        Err(StoreError::Config(_) | StoreError::Other(_)) => "error",
+    };
+    histogram!(STORE_DURATION, "operation" => operation, "outcome" => outcome)
+        .record(start.elapsed().as_secs_f64());
+}

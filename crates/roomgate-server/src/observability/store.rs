@@ -1,0 +1,127 @@
+//! A [`Store`] that times every call of the store it wraps.
+use std::{future::Future, sync::Arc, time::Instant};
+
+use async_trait::async_trait;
+use roomgate_store::{
+    ApiKeyRecord, KeyAuth, NewApiKey, Result, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, Store,
+};
+use uuid::Uuid;
+
+use super::metrics::store_call;
+
+/// Wraps a store so that each operation's latency and outcome reach the metrics.
+#[derive(Debug)]
+pub struct InstrumentedStore {
+    inner: Arc<dyn Store>,
+}
+
+impl InstrumentedStore {
+    /// `inner`, instrumented.
+    pub fn wrap(inner: Arc<dyn Store>) -> Arc<dyn Store> {
+        Arc::new(Self { inner })
+    }
+}
+
+async fn timed<T>(operation: &'static str, call: impl Future<Output = Result<T>>) -> Result<T> {
+    let start = Instant::now();
+    let result = call.await;
+    store_call(operation, start, &result);
+    result
+}
+
+#[async_trait]
+impl Store for InstrumentedStore {
+    async fn ping(&self) -> Result<()> {
+        timed("ping", self.inner.ping()).await
+    }
+
+    async fn ensure_account(&self, name: &str, now: i64) -> Result<Uuid> {
+        timed("ensure_account", self.inner.ensure_account(name, now)).await
+    }
+
+    async fn insert_api_key(&self, key: &NewApiKey) -> Result<ApiKeyRecord> {
+        timed("insert_api_key", self.inner.insert_api_key(key)).await
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        timed("list_api_keys", self.inner.list_api_keys()).await
+    }
+
+    async fn revoke_api_key(&self, id: Uuid, now: i64) -> Result<()> {
+        timed("revoke_api_key", self.inner.revoke_api_key(id, now)).await
+    }
+
+    async fn count_active_api_keys(&self) -> Result<u64> {
+        timed("count_active_api_keys", self.inner.count_active_api_keys()).await
+    }
+
+    async fn authenticate(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>> {
+        timed("authenticate", self.inner.authenticate(key_hash)).await
+    }
+
+    async fn authorize_room(&self, key_hash: &[u8; 32], room_id: Uuid) -> Result<Option<(KeyAuth, bool)>> {
+        timed("authorize_room", self.inner.authorize_room(key_hash, room_id)).await
+    }
+
+    async fn insert_room(&self, room: &RoomRecord) -> Result<()> {
+        timed("insert_room", self.inner.insert_room(room)).await
+    }
+
+    async fn get_room(&self, account_id: Uuid, id: Uuid) -> Result<RoomRecord> {
+        timed("get_room", self.inner.get_room(account_id, id)).await
+    }
+
+    async fn room_exists(&self, id: Uuid) -> Result<bool> {
+        timed("room_exists", self.inner.room_exists(id)).await
+    }
+
+    async fn list_rooms(
+        &self,
+        account_id: Uuid,
+        filter: &RoomFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<RoomRecord>, u64)> {
+        timed(
+            "list_rooms",
+            self.inner.list_rooms(account_id, filter, limit, offset),
+        )
+        .await
+    }
+
+    async fn update_room(
+        &self,
+        account_id: Uuid,
+        id: Uuid,
+        patch: &RoomPatch,
+        now: i64,
+    ) -> Result<RoomRecord> {
+        timed("update_room", self.inner.update_room(account_id, id, patch, now)).await
+    }
+
+    async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()> {
+        timed("delete_room", self.inner.delete_room(account_id, id)).await
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+        timed("signing_keys", self.inner.signing_keys()).await
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
+        timed("insert_signing_key", self.inner.insert_signing_key(key)).await
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        retire_others_at: i64,
+        unless_created_since: Option<i64>,
+    ) -> Result<bool> {
+        timed(
+            "rotate_signing_key",
+            self.inner
+                .rotate_signing_key(key, retire_others_at, unless_created_since),
+        )
+        .await
+    }
+}

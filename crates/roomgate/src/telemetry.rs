@@ -1,0 +1,71 @@
+//! `serve`'s logging and metrics settings.
+use std::{future::Future, io::IsTerminal, net::SocketAddr};
+
+use anyhow::Context;
+use roomgate_server::AppState;
+use tokio::task::JoinHandle;
+use tracing_subscriber::EnvFilter;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, span fields under `span`.
+    Json,
+}
+
+/// Logging and metrics flags.
+#[derive(Debug, clap::Args)]
+pub struct TelemetryArgs {
+    /// Log line format.
+    #[arg(long, env = "ROOMGATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Log filter, e.g. `info` or `warn,roomgate_server=debug`; overrides RUST_LOG (default: RUST_LOG, else info).
+    #[arg(long, env = "ROOMGATE_LOG_LEVEL")]
+    log_level: Option<String>,
+    /// Also serve `/metrics` on this address (e.g. an admin port not exposed to clients).
+    #[arg(long, env = "ROOMGATE_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+}
+
+impl TelemetryArgs {
+    /// Installs the process's log subscriber, writing to stdout.
+    pub fn init_logging(&self) -> anyhow::Result<()> {
+        let filter = match &self.log_level {
+            Some(directives) => EnvFilter::try_new(directives)
+                .with_context(|| format!("invalid --log-level {directives:?}"))?,
+            None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        };
+        let builder = tracing_subscriber::fmt().with_env_filter(filter);
+        let installed = match self.log_format {
+            LogFormat::Text => builder.with_ansi(std::io::stdout().is_terminal()).try_init(),
+            LogFormat::Json => builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .try_init(),
+        };
+        installed.map_err(|e| anyhow::anyhow!("installing the logger: {e}"))
+    }
+
+    /// With `--metrics-listen`, binds it and serves `/metrics` there until `shutdown`.
+    pub async fn spawn_metrics_listener(
+        &self,
+        state: AppState,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<Option<JoinHandle<std::io::Result<()>>>> {
+        let Some(addr) = self.metrics_listen else {
+            return Ok(None);
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr} for metrics"))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, "metrics listening");
+        Ok(Some(tokio::spawn(roomgate_server::observability::serve_metrics(
+            listener, state, shutdown,
+        ))))
+    }
+}

@@ -1,0 +1,351 @@
+//! `roomgate serve`'s logs, read from the real binary's output: one line per request, no secrets.
+use std::{
+    io::{BufRead, BufReader, Read},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    thread,
+    time::Duration,
+};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_roomgate");
+
+/// A database in a temp dir with one API key, created as an operator would.
+struct Setup {
+    _dir: tempfile::TempDir,
+    database: String,
+    api_key: String,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = format!("sqlite://{}", dir.path().join("roomgate.db").display());
+    let out = Command::new(BIN)
+        .args(["api-keys", "create", "--database", &database])
+        .output()
+        .expect("run api-keys create");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+    let api_key = stdout.lines().last().expect("the key's line").trim().to_owned();
+    Setup {
+        _dir: dir,
+        database,
+        api_key,
+    }
+}
+
+/// A running `roomgate serve`, killed if the test fails; its stdout arrives line by line.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stderr: thread::JoinHandle<String>,
+}
+
+impl Server {
+    /// `roomgate serve --database DATABASE ARGS...`, with `RUST_LOG` set to `rust_log` or unset.
+    fn start(database: &str, args: &[&str], rust_log: Option<&str>) -> Self {
+        let mut command = Command::new(BIN);
+        command.args(["serve", "--database", database]).args(args);
+        match rust_log {
+            Some(filter) => command.env("RUST_LOG", filter),
+            None => command.env_remove("RUST_LOG"),
+        };
+        let mut child = command
+            .env_remove("ROOMGATE_LOG_FORMAT")
+            .env_remove("ROOMGATE_LOG_LEVEL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn roomgate serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let stderr = thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        Self { child, lines, stderr }
+    }
+
+    /// The lines printed until one contains `needle` (that one included).
+    fn until(&self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) => {
+                    let done = line.contains(needle);
+                    seen.push(line);
+                    if done {
+                        return seen;
+                    }
+                }
+                Err(_) => panic!("no line with {needle:?} within 30 s; saw {seen:#?}"),
+            }
+        }
+    }
+
+    /// Stops the server with SIGTERM, as an orchestrator would; everything it printed on stdout and stderr.
+    fn stop(mut self) -> (Vec<String>, String) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        let stdout: Vec<String> = self.lines.iter().collect();
+        let stderr = std::mem::replace(&mut self.stderr, thread::spawn(String::new));
+        let stderr = stderr.join().expect("stderr reader");
+        assert!(exit.success(), "serve exited with {exit}; stderr: {stderr}");
+        (stdout, stderr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn json_line(line: &str) -> Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"))
+}
+
+/// The `addr` of the first JSON line whose message is `message`.
+fn addr_of(lines: &[String], message: &str) -> String {
+    let line = lines
+        .iter()
+        .map(|l| json_line(l))
+        .find(|l| l["message"] == message);
+    let line = line.unwrap_or_else(|| panic!("no {message:?} line in {lines:#?}"));
+    line["addr"].as_str().expect("addr").to_owned()
+}
+
+async fn post(client: &reqwest::Client, url: String, key: Option<&str>, id: &str, body: Value) -> Value {
+    let mut request = client.post(url).header("x-request-id", id).json(&body);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let resp = request.send().await.expect("request");
+    assert_eq!(resp.headers()["x-request-id"], id);
+    let status = resp.status().as_u16();
+    let mut body: Value = resp.json().await.expect("JSON body");
+    body["status"] = json!(status);
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_have_one_line_per_request_and_no_secrets() {
+    let setup = setup();
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ];
+    let server = Server::start(&setup.database, &args, None);
+    let startup = server.until("roomgate listening");
+    let api = format!("http://{}", addr_of(&startup, "roomgate listening"));
+    let admin = format!("http://{}", addr_of(&startup, "metrics listening"));
+    let client = reqwest::Client::new();
+    let key = Some(setup.api_key.as_str());
+
+    let room = post(
+        &client,
+        format!("{api}/v2/rooms"),
+        key,
+        "flow-create-room",
+        json!({}),
+    )
+    .await;
+    assert_eq!(room["status"], 201, "{room}");
+    let room_id = room["data"]["id"].as_str().expect("room id").to_owned();
+    let actions = format!("{api}/v2/rooms/{room_id}/actions");
+    let minted = post(
+        &client,
+        format!("{actions}/create_access_token"),
+        key,
+        "flow-mint",
+        json!({}),
+    )
+    .await;
+    assert_eq!(minted["status"], 201, "{minted}");
+    let (access, refresh) = (&minted["data"]["access_token"], &minted["data"]["refresh_token"]);
+    let body = json!({ "refresh_token": refresh });
+    let refreshed = post(
+        &client,
+        format!("{actions}/refresh_access_token"),
+        None,
+        "flow-refresh",
+        body,
+    )
+    .await;
+    assert_eq!(refreshed["status"], 201, "{refreshed}");
+    let body = json!({ "refresh_token": access });
+    let refused = post(
+        &client,
+        format!("{actions}/refresh_access_token"),
+        None,
+        "flow-refused",
+        body,
+    )
+    .await;
+    assert_eq!(refused["status"], 403, "{refused}");
+    let scraped = client
+        .get(format!("{admin}/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    let metrics = scraped.text().await.expect("metrics");
+    assert!(
+        metrics.contains("roomgate_tokens_refreshed_total{scheme=\"access_token\"} 1"),
+        "{metrics}"
+    );
+
+    let (stdout, stderr) = server.stop();
+
+    let lines: Vec<Value> = stdout.iter().map(|l| json_line(l)).collect();
+    let requests: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
+    let ids: Vec<&str> = requests
+        .iter()
+        .map(|l| l["span"]["request_id"].as_str().unwrap())
+        .collect();
+    // The admin listener's scrape is not an API request and is not logged.
+    assert_eq!(
+        ids,
+        ["flow-create-room", "flow-mint", "flow-refresh", "flow-refused"],
+        "{stdout:#?}"
+    );
+    let expected = [
+        ("POST", "/v2/rooms", 201, true),
+        (
+            "POST",
+            "/v2/rooms/{room_id}/actions/create_access_token",
+            201,
+            true,
+        ),
+        (
+            "POST",
+            "/v2/rooms/{room_id}/actions/refresh_access_token",
+            201,
+            false,
+        ),
+        (
+            "POST",
+            "/v2/rooms/{room_id}/actions/refresh_access_token",
+            403,
+            false,
+        ),
+    ];
+    for (line, (method, route, status, authenticated)) in requests.iter().zip(expected) {
+        assert_eq!(line["level"], "INFO", "{line}");
+        assert_eq!(line["span"]["method"], method, "{line}");
+        assert_eq!(line["span"]["route"], route, "{line}");
+        assert_eq!(line["status"], status, "{line}");
+        assert!(line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{line}");
+        let account = line["span"]["account_id"].as_str();
+        assert_eq!(account.is_some(), authenticated, "{line}");
+        if let Some(account) = account {
+            uuid::Uuid::parse_str(account).unwrap_or_else(|_| panic!("account_id is a UUID: {line}"));
+        }
+    }
+    let refusal = lines
+        .iter()
+        .find(|l| l["message"] == "refresh refused")
+        .expect("a refusal line");
+    assert_eq!(refusal["reason"], "wrong_kind", "{refusal}");
+    assert_eq!(refusal["span"]["request_id"], "flow-refused", "{refusal}");
+
+    let output = format!("{}\n{stderr}", stdout.join("\n"));
+    let api_key = setup.api_key.as_str();
+    let tokens = [access, refresh, &refreshed["data"]["access_token"]].map(|t| t.as_str().unwrap());
+    // Whole or cut: the key's random part, or a token's signature alone, would do as a fingerprint.
+    let mut secrets = vec![api_key, api_key.strip_prefix("rg_").expect("an rg_ key")];
+    for token in tokens {
+        secrets.extend([token, token.rsplit('.').next().unwrap()]);
+    }
+    for secret in secrets {
+        assert!(secret.len() >= 40, "{secret:?} is too short to search for");
+        assert!(!output.contains(secret), "a secret appears in the logs: {secret}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn text_logs_are_human_readable() {
+    let setup = setup();
+    let server = Server::start(&setup.database, &["--listen", "127.0.0.1:0"], None);
+    let startup = server.until("roomgate listening");
+    let addr = startup
+        .last()
+        .unwrap()
+        .rsplit("addr=")
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
+
+    let resp = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .expect("request");
+
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let (stdout, _) = server.stop();
+    let line = stdout
+        .iter()
+        .find(|l| l.contains(&id))
+        .expect("the request's line");
+    assert!(serde_json::from_str::<Value>(line).is_err(), "{line}");
+    for part in [
+        "INFO",
+        "method=GET",
+        "route=/healthz",
+        "status=200",
+        "latency_ms=",
+    ] {
+        assert!(line.contains(part), "{part:?} missing from {line}");
+    }
+    assert!(
+        !line.contains('\u{1b}'),
+        "no colour codes when not on a terminal: {line:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_level_overrides_rust_log() {
+    let setup = setup();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let args = ["--listen", listen.as_str(), "--log-level", "warn"];
+    let server = Server::start(&setup.database, &args, Some("debug"));
+    let client = reqwest::Client::new();
+    let mut answered = false;
+    for _ in 0..100 {
+        if let Ok(resp) = client.get(format!("http://{listen}/healthz")).send().await {
+            answered = resp.status().is_success();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answered, "the server answers on {listen}");
+
+    let (stdout, stderr) = server.stop();
+
+    assert!(
+        stdout.iter().all(|l| !l.contains("INFO") && !l.contains("DEBUG")),
+        "{stdout:#?}"
+    );
+    assert!(stderr.is_empty(), "{stderr}");
+}
