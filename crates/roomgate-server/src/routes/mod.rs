@@ -27,6 +27,9 @@ pub(crate) fn router() -> Router<AppState> {
             post(tokens::refresh_current),
         )
         .route("/.well-known/jwks.json", get(meta::jwks))
+        // Set before the CORS layer so that it wraps this fallback too: a preflight (OPTIONS) has no handler of
+        // its own, and the router-wide fallback set later would otherwise answer it 405 without CORS headers.
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
