@@ -1,0 +1,114 @@
+//! The non-cryptographic parts of the hot paths: API-key hash + store lookups on SQLite, and the JSON of the
+//! wire types. `cargo bench -p roomgate-bench --bench hot_path`
+use std::sync::Arc;
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use roomgate_store::{NewApiKey, RoomRecord, Store};
+use roomgate_types::{CreateAccessTokenRequest, Data, RefreshAccessTokenRequest, RoomAccessToken};
+use uuid::Uuid;
+
+const SECRET: &str = "rg_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+
+/// A migrated SQLite store in `dir` with one key and one room of its account.
+async fn seeded(dir: &std::path::Path) -> (Arc<dyn Store>, Uuid) {
+    let url = format!("sqlite://{}", dir.join("bench.db").display());
+    let store = roomgate_store::connect(&url).await.expect("open the store");
+    let account_id = store.ensure_account("bench", 0).await.expect("account");
+    store
+        .insert_api_key(&NewApiKey {
+            id: Uuid::new_v4(),
+            account_id,
+            name: Some("bench".into()),
+            prefix: SECRET[..9].into(),
+            key_hash: roomgate_server::auth::hash(SECRET),
+            created_at: 0,
+        })
+        .await
+        .expect("api key");
+    let room = RoomRecord {
+        id: Uuid::new_v4(),
+        account_id,
+        unique_name: None,
+        max_participants: 10,
+        enable_recording: false,
+        webhook_event_url: None,
+        webhook_event_failover_url: None,
+        webhook_timeout_secs: None,
+        created_at: 0,
+        updated_at: 0,
+    };
+    store.insert_room(&room).await.expect("room");
+    (store, room.id)
+}
+
+fn store(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, room) = rt.block_on(seeded(dir.path()));
+
+    let mut g = c.benchmark_group("store_sqlite");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("api_key_hash", |b| {
+        b.iter(|| roomgate_server::auth::hash(black_box(SECRET)))
+    });
+    g.bench_function("hash_and_authorize_room", |b| {
+        // create_access_token's one read.
+        b.iter(|| {
+            rt.block_on(store.authorize_room(&roomgate_server::auth::hash(SECRET), room))
+                .expect("read")
+        })
+    });
+    g.bench_function("hash_and_authenticate", |b| {
+        b.iter(|| {
+            rt.block_on(store.authenticate(&roomgate_server::auth::hash(SECRET)))
+                .expect("read")
+        })
+    });
+    g.bench_function("room_exists", |b| {
+        // refresh_access_token's one read.
+        b.iter(|| rt.block_on(store.room_exists(room)).expect("read"))
+    });
+    g.finish();
+}
+
+fn wire_json(c: &mut Criterion) {
+    let create_body = br#"{"ttl_secs":600,"refresh_token_ttl_secs":3600}"#;
+    let token = "eyJhbGciOiJFZERTQSJ9.".to_owned() + &"x".repeat(560) + "." + &"s".repeat(86);
+    let refresh_body =
+        serde_json::to_vec(&serde_json::json!({"refresh_token": token, "ttl_secs": 600})).expect("json");
+    let response = Data::new(RoomAccessToken {
+        access_token: token.clone(),
+        access_token_expires_at: "2024-01-01T00:10:00Z".into(),
+        refresh_token: token.clone(),
+        refresh_token_expires_at: "2024-01-01T01:00:00Z".into(),
+    });
+
+    let mut g = c.benchmark_group("wire_json");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("decode_create_request_value", |b| {
+        // The server parses bodies as a JSON object first, to name the offending field in errors.
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(create_body)).expect("json"))
+    });
+    g.bench_function("decode_create_request_typed", |b| {
+        b.iter(|| serde_json::from_slice::<CreateAccessTokenRequest>(black_box(create_body)).expect("json"))
+    });
+    g.bench_function("decode_refresh_request_value", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&refresh_body)).expect("json"))
+    });
+    g.bench_function("decode_refresh_request_typed", |b| {
+        b.iter(|| {
+            serde_json::from_slice::<RefreshAccessTokenRequest>(black_box(&refresh_body)).expect("json")
+        })
+    });
+    g.bench_function("encode_create_response", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&response)).expect("json"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, store, wire_json);
+criterion_main!(benches);

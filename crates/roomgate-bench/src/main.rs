@@ -1,0 +1,362 @@
+//! `roomgate-bench`: roomgate's load benchmark, in one run.
+//!
+//! Measures the Ed25519 limit of this machine, starts `roomgate serve` (release binary, fresh SQLite store),
+//! drives `create_access_token`, `refresh_access_token` and `POST /v2/rooms` with N keep-alive connections for
+//! T seconds, then the Node.js peer (fastify + jose) with the same settings, and prints throughput, latency,
+//! errors, server CPU per request against its signature cost, and memory. See BENCHMARKS.md.
+//!
+//! ```text
+//! cargo build --release -p roomgate -p roomgate-bench
+//! target/release/roomgate-bench --connections 32 --duration 10s
+//! ```
+//!
+//! Every target is on this machine's loopback only; every run is bounded in time. Exits non-zero if any
+//! request failed.
+mod launch;
+mod load;
+mod procstat;
+mod report;
+mod signing;
+
+use std::{
+    net::{SocketAddr, ToSocketAddrs as _},
+    path::PathBuf,
+    process::ExitCode,
+    time::Duration,
+};
+
+use anyhow::{bail, Context as _};
+use bytes::Bytes;
+use clap::Parser;
+use hyper::StatusCode;
+
+use crate::{
+    load::{Pace, Plan, Settings},
+    procstat::Processes,
+    report::Report,
+};
+
+/// Longest measured run allowed.
+const MAX_DURATION: Duration = Duration::from_secs(600);
+/// Most connections allowed.
+const MAX_CONNECTIONS: usize = 4096;
+
+/// roomgate's load benchmark (and its Node.js peer).
+#[derive(Debug, Parser)]
+#[command(name = "roomgate-bench", version, about)]
+struct Args {
+    /// The roomgate binary to start (build it with `cargo build --release -p roomgate`).
+    #[arg(long, default_value = "target/release/roomgate")]
+    roomgate_bin: PathBuf,
+    /// Benchmark a running server instead (http://127.0.0.1:PORT; loopback only).
+    #[arg(long, requires = "api_key")]
+    url: Option<String>,
+    /// API key for --url.
+    #[arg(long, env = "ROOMGATE_API_KEY")]
+    api_key: Option<String>,
+    /// Process id of the server at --url, to measure its CPU and memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Keep-alive connections, one task each.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Measured time of each run.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Unmeasured time before each run.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+    /// Connections of the memory run (peak RSS).
+    #[arg(long, default_value_t = 256)]
+    rss_connections: usize,
+    /// Measured time of the memory run.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    rss_duration: Duration,
+    /// Time of each single-threaded Ed25519 loop (sign, verify).
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    signing_time: Duration,
+    /// Skip the Node.js peer.
+    #[arg(long)]
+    no_peer: bool,
+    /// Where the peer is installed (`npm ci`) and run.
+    #[arg(long, default_value = "target/roomgate-bench-peer")]
+    peer_dir: PathBuf,
+    /// Pin the server (and the peer) to these CPUs with `taskset -c`, e.g. `0`; the load generator is
+    /// pinned by starting it under `taskset` too.
+    #[arg(long)]
+    server_cpus: Option<String>,
+    /// Threads of the load generator's runtime.
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("roomgate-bench: some requests failed");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("roomgate-bench: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Returns whether every request succeeded.
+fn run(args: Args) -> anyhow::Result<bool> {
+    if !(1..=MAX_CONNECTIONS).contains(&args.connections)
+        || !(1..=MAX_CONNECTIONS).contains(&args.rss_connections)
+    {
+        bail!("connections must be between 1 and {MAX_CONNECTIONS}");
+    }
+    for d in [args.duration, args.warmup, args.rss_duration, args.signing_time] {
+        if d > MAX_DURATION {
+            bail!("durations are limited to {MAX_DURATION:?}");
+        }
+    }
+    if args.duration.is_zero() || args.rss_duration.is_zero() {
+        bail!("measured durations must be positive");
+    }
+    println!("{}", report::machine());
+    // First, with nothing else of ours running: the physical limit.
+    let limit = signing::measure(args.signing_time.max(Duration::from_millis(100)));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.client_threads.clamp(1, 64))
+        .enable_all()
+        .build()?;
+    let mut report = Report::new(limit, args.connections);
+    report.print_limit();
+    runtime.block_on(bench(&args, &mut report))?;
+    report.print_summary();
+    Ok(report.errors() == 0)
+}
+
+/// The address of a loopback `http://host:port` URL.
+fn loopback(url: &str) -> anyhow::Result<SocketAddr> {
+    let rest = url
+        .strip_prefix("http://")
+        .context("--url must start with http://")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let addr = authority
+        .to_socket_addrs()
+        .with_context(|| format!("--url {url}: expected host:port"))?
+        .find(|a| a.ip().is_loopback())
+        .with_context(|| format!("--url {url}: only this machine's loopback may be benchmarked"))?;
+    Ok(addr)
+}
+
+/// What the runs need from a server: where, a key, a room and a refresh token for that room.
+struct Target {
+    addr: SocketAddr,
+    key: String,
+    room: String,
+    refresh_token: String,
+    processes: Option<Processes>,
+}
+
+impl Target {
+    async fn prepare(
+        addr: SocketAddr,
+        key: String,
+        pid: Option<u32>,
+        make_room: bool,
+    ) -> anyhow::Result<Self> {
+        let room = if make_room {
+            let plan = rooms_plan(&key);
+            let created = load::call(addr, &plan).await.context("creating the room")?;
+            created["data"]["id"]
+                .as_str()
+                .context("room without id")?
+                .to_owned()
+        } else {
+            String::new()
+        };
+        let mut target = Self {
+            addr,
+            key,
+            room,
+            refresh_token: String::new(),
+            processes: pid.map(|p| Processes::tree(p, procstat::clock_ticks_per_sec())),
+        };
+        if make_room {
+            target.mint_refresh_token().await?;
+        }
+        Ok(target)
+    }
+
+    async fn mint_refresh_token(&mut self) -> anyhow::Result<()> {
+        let pair = load::call(self.addr, &self.create_plan())
+            .await
+            .context("minting a token pair")?;
+        self.refresh_token = pair["data"]["refresh_token"]
+            .as_str()
+            .context("no refresh_token in the answer")?
+            .to_owned();
+        Ok(())
+    }
+
+    fn create_plan(&self) -> Plan {
+        Plan {
+            path: format!("/v2/rooms/{}/actions/create_access_token", self.room),
+            bearer: Some(self.key.clone()),
+            body: Bytes::from_static(br#"{"ttl_secs":600,"refresh_token_ttl_secs":3600}"#),
+            expect: StatusCode::CREATED,
+        }
+    }
+
+    fn refresh_plan(&self) -> Plan {
+        let body = serde_json::json!({"refresh_token": self.refresh_token, "ttl_secs": 600});
+        Plan {
+            path: format!("/v2/rooms/{}/actions/refresh_access_token", self.room),
+            bearer: None,
+            body: Bytes::from(body.to_string()),
+            expect: StatusCode::CREATED,
+        }
+    }
+}
+
+fn rooms_plan(key: &str) -> Plan {
+    Plan {
+        path: "/v2/rooms".into(),
+        bearer: Some(key.to_owned()),
+        body: Bytes::from_static(br#"{"max_participants":10}"#),
+        expect: StatusCode::CREATED,
+    }
+}
+
+async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
+    let closed = Settings {
+        connections: args.connections,
+        warmup: args.warmup,
+        duration: args.duration,
+        pace: Pace::Closed,
+    };
+    let (server, target) = match &args.url {
+        Some(url) => {
+            let key = args.api_key.clone().unwrap_or_default();
+            (
+                None,
+                Target::prepare(loopback(url)?, key, args.server_pid, true).await?,
+            )
+        }
+        None => {
+            let (server, key) = launch::roomgate(&args.roomgate_bin, args.server_cpus.as_deref()).await?;
+            let target = Target::prepare(server.addr, key, Some(server.pid), true).await;
+            match target {
+                Ok(t) => (Some(server), t),
+                Err(e) => bail!("{e:#}\nserver log:\n{}", server.log_tail()),
+            }
+        }
+    };
+    let procs = target.processes.as_ref();
+    if let Some(p) = procs {
+        // Let the allocator and the runtime settle after setup before calling it idle.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        report.idle_rss = Some(p.rss());
+    }
+    println!("\n== roomgate at http://{} ==", target.addr);
+    let create = load::run(target.addr, &target.create_plan(), closed, procs).await?;
+    report.row(
+        "roomgate",
+        "create_access_token",
+        &closed,
+        &create,
+        report.create_cost(),
+    );
+    let refresh = load::run(target.addr, &target.refresh_plan(), closed, procs).await?;
+    report.row(
+        "roomgate",
+        "refresh_access_token",
+        &closed,
+        &refresh,
+        report.refresh_cost(),
+    );
+    let rooms = load::run(target.addr, &rooms_plan(&target.key), closed, procs).await?;
+    report.row("roomgate", "POST /v2/rooms", &closed, &rooms, None);
+
+    for (name, max, plan) in [
+        ("create_access_token", create.rate(), target.create_plan()),
+        ("refresh_access_token", refresh.rate(), target.refresh_plan()),
+    ] {
+        let half = Settings {
+            pace: Pace::Open(max / 2.0),
+            ..closed
+        };
+        let out = load::run(target.addr, &plan, half, procs).await?;
+        let label = format!("{name} @ {:.0}/s", max / 2.0);
+        let cost = if name.starts_with("create") {
+            report.create_cost()
+        } else {
+            report.refresh_cost()
+        };
+        report.row("roomgate", &label, &half, &out, cost);
+        report.half_load.push((name, out));
+    }
+
+    let many = Settings {
+        connections: args.rss_connections,
+        duration: args.rss_duration,
+        ..closed
+    };
+    let memory_run = load::run(target.addr, &target.create_plan(), many, procs).await?;
+    report.row(
+        "roomgate",
+        "create_access_token",
+        &many,
+        &memory_run,
+        report.create_cost(),
+    );
+    report.peak_rss = procs.map(Processes::peak_rss);
+    report.rss_connections = args.rss_connections;
+    report.roomgate = vec![create, refresh, rooms, memory_run];
+    if let Some(s) = server {
+        s.stop().await;
+    }
+
+    if !args.no_peer {
+        let peer = launch::peer(
+            &args.peer_dir,
+            args.server_cpus.as_deref(),
+            &target.key,
+            &target.room,
+        )
+        .await?;
+        let mut peer_target = Target {
+            addr: peer.addr,
+            key: target.key.clone(),
+            room: target.room.clone(),
+            refresh_token: String::new(),
+            processes: Some(Processes::tree(peer.pid, procstat::clock_ticks_per_sec())),
+        };
+        peer_target.mint_refresh_token().await?;
+        let peer_procs = peer_target.processes.as_ref();
+        println!(
+            "\n== Node.js peer (fastify + jose, {} processes) at http://{} ==",
+            peer_procs.map_or(0, Processes::len),
+            peer.addr
+        );
+        let p_create = load::run(peer.addr, &peer_target.create_plan(), closed, peer_procs).await?;
+        report.row(
+            "peer",
+            "create_access_token",
+            &closed,
+            &p_create,
+            report.create_cost(),
+        );
+        let p_refresh = load::run(peer.addr, &peer_target.refresh_plan(), closed, peer_procs).await?;
+        report.row(
+            "peer",
+            "refresh_access_token",
+            &closed,
+            &p_refresh,
+            report.refresh_cost(),
+        );
+        report.peer_rss = peer_procs.map(Processes::peak_rss);
+        report.peer = Some((p_create, p_refresh));
+        peer.stop().await;
+    }
+    Ok(())
+}

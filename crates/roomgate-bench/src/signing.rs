@@ -1,0 +1,96 @@
+//! The physical limit: Ed25519 signatures and strict verifications per second on one core.
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::Signer as _;
+use roomgate_token::{Claims, SigningKey, TokenKind, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+
+/// Single-threaded Ed25519 throughput on a token-sized input.
+#[derive(Clone, Copy, Debug)]
+pub struct SigningLimit {
+    /// Bytes signed (the signing input of a real refresh token).
+    pub input_len: usize,
+    /// Signatures per second.
+    pub signs_per_sec: f64,
+    /// Strict verifications per second (what the server does on refresh).
+    pub verifies_per_sec: f64,
+}
+
+impl SigningLimit {
+    /// CPU time of one signature.
+    pub fn sign_cost(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / self.signs_per_sec)
+    }
+
+    /// CPU time of one strict verification.
+    pub fn verify_cost(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / self.verifies_per_sec)
+    }
+}
+
+/// Runs each loop for about `each` and counts.
+pub fn measure(each: Duration) -> SigningLimit {
+    let key = SigningKey::generate();
+    let claims = Claims::for_room(
+        TokenKind::Refresh,
+        uuid::Uuid::new_v4(),
+        vec![format!("telnyx:users:{}", uuid::Uuid::new_v4())],
+        DEFAULT_ISSUER,
+        DEFAULT_AUDIENCE,
+        1_700_000_000,
+        3600,
+    );
+    let token = key.sign(&claims);
+    let input = token
+        .rsplit_once('.')
+        .map(|(i, _)| i)
+        .unwrap_or_default()
+        .as_bytes()
+        .to_vec();
+    let raw = ed25519_dalek::SigningKey::from_bytes(key.seed());
+    let public = raw.verifying_key();
+    let signature = raw.sign(&input);
+
+    let signs_per_sec = rate(each, || {
+        std::hint::black_box(raw.sign(std::hint::black_box(&input)));
+    });
+    let verifies_per_sec = rate(each, || {
+        assert!(public
+            .verify_strict(std::hint::black_box(&input), &signature)
+            .is_ok());
+    });
+    SigningLimit {
+        input_len: input.len(),
+        signs_per_sec,
+        verifies_per_sec,
+    }
+}
+
+/// Calls `f` in batches until `each` has passed; returns calls per second of this thread's CPU time, so other
+/// processes on the machine (the load generator's other threads, someone's build) do not lower the figure.
+fn rate(each: Duration, mut f: impl FnMut()) -> f64 {
+    for _ in 0..200 {
+        f(); // warm caches and the CPU's clock
+    }
+    let start = Instant::now();
+    let cpu_start = thread_cpu();
+    let mut n = 0u64;
+    while start.elapsed() < each {
+        for _ in 0..100 {
+            f();
+        }
+        n += 100;
+    }
+    let spent = match (cpu_start, thread_cpu()) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => start.elapsed(),
+    };
+    n as f64 / spent.as_secs_f64()
+}
+
+/// Time this thread has run on a CPU (first field of `/proc/thread-self/schedstat`, nanoseconds).
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(Duration::from_nanos(
+        text.split_whitespace().next()?.parse().ok()?,
+    ))
+}
