@@ -139,7 +139,12 @@ impl KeyRing {
 pub struct Keys {
     ring: ArcSwap<KeyRing>,
     master: Option<MasterKey>,
+    /// When a token with an unknown `kid` last made us re-read the keys.
+    last_miss_reload: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// The fewest seconds between re-reads caused by unknown `kid`s, so forged ones cannot load the store.
+const MISS_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Keys {
     /// Loads the keys, creating and storing the first key if the store has none (never otherwise: a key that
@@ -165,10 +170,7 @@ impl Keys {
             }
         }
         let ring = KeyRing::from_records(&records, master.as_ref(), now)?;
-        Ok(Self {
-            ring: ArcSwap::from_pointee(ring),
-            master,
-        })
+        Ok(Self { ring: ArcSwap::from_pointee(ring), master, last_miss_reload: Default::default() })
     }
 
     /// Re-reads the keys from the store and recomputes which one signs at `now`.
@@ -180,6 +182,19 @@ impl Keys {
             now,
         )?));
         Ok(())
+    }
+
+    /// After a token named a `kid` we do not know: re-reads the keys, at most once per 250 ms.
+    /// Returns whether it did.
+    pub async fn reload_after_miss(&self, store: &dyn Store, now: i64) -> bool {
+        {
+            let mut last = self.last_miss_reload.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|t| t.elapsed() < MISS_RELOAD_INTERVAL) {
+                return false;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        self.reload(store, now).await.is_ok()
     }
 
     /// The current snapshot.

@@ -5,7 +5,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use roomgate_token::{Claims, TokenKind, Validation};
+use roomgate_token::{Claims, TokenError, TokenKind, Validation};
 use roomgate_types::{AccessToken, ClientToken, Data, JoinClientToken, RoomAccessToken};
 use serde_json::Value;
 use uuid::Uuid;
@@ -107,7 +107,7 @@ pub(super) async fn create_current(
     description = "A new access token from a refresh token alone: no API key. The refresh token stays usable until it \
         expires. Seed names.",
     params(super::openapi::RoomIdParam),
-    request_body(content = roomgate_types::RefreshAccessTokenRequest, description = "Token lifetimes."),
+    request_body(content = roomgate_types::RefreshAccessTokenRequest, description = "The refresh token and the new token's lifetime."),
     security(),
     responses(
         (status = 201, description = "The signed token(s) and their expiry.", body = Data<AccessToken>),
@@ -137,7 +137,7 @@ pub(super) async fn refresh_seed(
     description = "A new access token from a refresh token alone: no API key. The refresh token stays usable until it \
         expires. Today's Telnyx names.",
     params(super::openapi::RoomIdParam),
-    request_body(content = roomgate_types::RefreshClientTokenRequest, description = "Token lifetimes."),
+    request_body(content = roomgate_types::RefreshClientTokenRequest, description = "The refresh token and the new token's lifetime."),
     security(),
     responses(
         (status = 201, description = "The signed token(s) and their expiry.", body = Data<ClientToken>),
@@ -282,8 +282,12 @@ async fn refresh(
         .audience(&config.audience)
         .room(room_id);
     // One uniform 403 whatever failed, so the endpoint is no oracle; the reason goes to the log only.
-    let claims =
-        roomgate_token::verify(token, &app.keys().current().public, &validation, now).map_err(|e| {
+    let mut verified = roomgate_token::verify(token, &app.keys().current().public, &validation, now);
+    if verified == Err(TokenError::UnknownKey) && app.keys().reload_after_miss(app.store(), now).await {
+        // A key rotated in on another replica that this one has not re-read yet.
+        verified = roomgate_token::verify(token, &app.keys().current().public, &validation, now);
+    }
+    let claims = verified.map_err(|e| {
             tracing::info!(reason = e.reason(), %room_id, "refresh refused");
             observability::token_rejected(e.reason());
             ApiError::Forbidden

@@ -248,3 +248,22 @@ fn kid_of(token: &str) -> String {
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
+
+backend_test! {
+    async fn a_replica_that_has_not_reloaded_yet_learns_a_new_key_from_the_first_token_signed_with_it(backend: Backend) {
+        let db = TestDatabase::new(backend).await;
+        let slow = Config { key_reload_interval: Duration::from_secs(3600), ..fast_config() };
+        let (a, b) = (Replica::start(&db, fast_config()).await, Replica::start(&db, slow).await);
+        let http = reqwest::Client::new();
+        let store = roomgate_store::connect(db.url()).await.unwrap();
+        let (_, key) = api_key(store.as_ref()).await;
+        let room = create_room(&http, &a.base, &key).await;
+        let new = roomgate_server::keys::rotate(store.as_ref(), None, now(), 0, None).await.unwrap().expect("rotated");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let token = mint(&http, &a.base, &key, &room).await;
+        assert_eq!(kid_of(&token), new.kid, "A signs with the new key");
+        assert!(!jwks_kids(&http, &b.base).await.contains(&new.kid), "B has not re-read its keys");
+        assert_eq!(refresh(&http, &b.base, &room, &token).await, StatusCode::CREATED);
+        assert!(jwks_kids(&http, &b.base).await.contains(&new.kid));
+    }
+}
