@@ -1,0 +1,18 @@
+//! The server driven over real HTTP: one binary, one module per area, each test on its own server.
+
+mod attacks;
+mod auth;
+mod errors;
+mod forbidden;
+mod harness;
+mod health;
+mod isolation;
+mod jwks;
+mod jwt;
+mod listing;
+mod observability;
+mod persistence;
+mod refresh;
+mod replicas;
+mod rooms;
+mod tokens;
