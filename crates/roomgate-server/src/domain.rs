@@ -44,6 +44,13 @@ pub fn int_in(body: &Map<String, Value>, name: &str, min: i64, max: i64) -> Resu
                 }
             } else if n.is_u64() {
                 Err(out_of_range())
+            } else if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) {
+                // `600.0` is an integer to JSON Schema, and so to the published OpenAPI document.
+                if (min as f64..=max as f64).contains(&f) {
+                    Ok(Some(f as i64))
+                } else {
+                    Err(out_of_range())
+                }
             } else {
                 Err(ApiError::field(
                     InvalidCode::WrongType,
@@ -187,6 +194,17 @@ mod tests {
         for (v, ok) in [(59, false), (60, true), (86400, true), (86401, false)] {
             assert_eq!(RefreshTtl::parse(&obj(json!({ "r": v })), "r").is_ok(), ok, "{v}");
         }
+    }
+
+    #[test]
+    fn integral_numbers_with_a_fraction_part_are_integers() {
+        let ttl = |v: Value| AccessTtl::parse(&obj(json!({ "ttl_secs": v })), "ttl_secs");
+        assert_eq!(ttl(json!(600.0)).unwrap().secs(), 600);
+        assert_eq!(ttl(json!(1e3)).unwrap().secs(), 1000);
+        let e = ttl(json!(3601.0)).unwrap_err();
+        assert_eq!(code_and_pointer(e), (InvalidCode::OutOfRange, "/ttl_secs".into()));
+        let e = ttl(json!(1e300)).unwrap_err();
+        assert_eq!(code_and_pointer(e), (InvalidCode::OutOfRange, "/ttl_secs".into()));
     }
 
     #[test]

@@ -40,7 +40,8 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 impl JsonBody {
     /// The body as a JSON object; an empty body is an empty object.
     pub fn object(&self) -> Result<Map<String, Value>, ApiError> {
-        if self.0.iter().all(u8::is_ascii_whitespace) {
+        // No body at all is no body; whitespace alone is a body, and not JSON.
+        if self.0.is_empty() {
             return Ok(Map::new());
         }
         match serde_json::from_slice::<Value>(&self.0) {
