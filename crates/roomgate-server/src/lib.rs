@@ -28,6 +28,7 @@ use roomgate_store::Store;
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use error::ApiError;
 pub use keys::{KeyError, Keys, MasterKey};
+pub use routes::openapi::openapi;
 
 /// The largest request body accepted; larger ones get 413 before any parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

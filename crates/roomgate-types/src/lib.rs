@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 /// The `{"data": ...}` envelope of every single-resource response.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Data<T> {
     /// The resource.
     pub data: T,

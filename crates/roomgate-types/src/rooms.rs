@@ -2,12 +2,18 @@ use serde::{Deserialize, Serialize};
 
 /// A video room.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Room {
     /// UUID of the room.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(format = "uuid", example = "0ccc7b54-4df3-4bca-a65a-3da1ecc777f0")
+    )]
     pub id: String,
     /// Name unique within the account, if one was given.
     pub unique_name: Option<String>,
     /// Maximum participants (2..=50).
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 50, example = 10))]
     pub max_participants: u32,
     /// Whether sessions in the room are recorded.
     pub enable_recording: bool,
@@ -16,37 +22,62 @@ pub struct Room {
     /// Fallback URL for webhooks.
     pub webhook_event_failover_url: Option<String>,
     /// Webhook timeout in seconds (1..=30).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 30))]
     pub webhook_timeout_secs: Option<u32>,
     /// The session in progress, if any (roomgate runs no media, so always null).
     pub active_session_id: Option<String>,
     /// RFC 3339 UTC timestamp with microseconds.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, example = "2021-04-16T09:46:20.954863Z"))]
     pub created_at: String,
     /// RFC 3339 UTC timestamp with microseconds.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, example = "2021-04-16T09:46:20.954863Z"))]
     pub updated_at: String,
     /// Always `"room"`.
+    #[cfg_attr(feature = "openapi", schema(example = "room"))]
     pub record_type: String,
 }
 
 /// Body of `POST /v2/rooms`; every field is optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateRoomRequest {
-    /// Name unique within the account.
+    /// Name unique within the account: 1 to 255 characters, no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 255,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*$",
+            example = "My room"
+        )
+    )]
     pub unique_name: Option<String>,
     /// Maximum participants (2..=50, default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 2, maximum = 50, default = 10, example = 10)
+    )]
     pub max_participants: Option<u32>,
     /// Record sessions (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(default = false))]
     pub enable_recording: Option<bool>,
-    /// Webhook URL.
+    /// Webhook URL: an absolute http or https URL of at most 2048 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(format = "uri", max_length = 2048, example = "https://example.com/webhooks")
+    )]
     pub webhook_event_url: Option<String>,
-    /// Webhook failover URL.
+    /// Webhook failover URL: an absolute http or https URL of at most 2048 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = "uri", max_length = 2048))]
     pub webhook_event_failover_url: Option<String>,
     /// Webhook timeout in seconds (1..=30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 30))]
     pub webhook_timeout_secs: Option<u32>,
 }
 
@@ -55,6 +86,7 @@ pub type UpdateRoomRequest = CreateRoomRequest;
 
 /// Pagination metadata of list responses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PaginationMeta))]
 pub struct PageMeta {
     /// 1-based page number.
     pub page_number: u64,
@@ -68,6 +100,7 @@ pub struct PageMeta {
 
 /// A page of a list response.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The resources on this page.
     pub data: Vec<T>,

@@ -44,6 +44,8 @@ enum Command {
     Rooms(rooms::RoomsArgs),
     /// Mint and refresh join tokens through the API; decode and verify tokens.
     Tokens(tokens::TokensArgs),
+    /// Print the OpenAPI 3.1 document of the HTTP API (the one served at /v2/openapi.json).
+    Openapi,
 }
 
 #[tokio::main]
@@ -56,6 +58,10 @@ async fn main() -> std::process::ExitCode {
         // These print their own errors and pick their exit code (see `output::EXIT_CODES_HELP`).
         Command::Rooms(args) => return rooms::run(args).await,
         Command::Tokens(args) => return tokens::run(args).await,
+        Command::Openapi => roomgate_server::openapi()
+            .to_pretty_json()
+            .map(|json| println!("{json}"))
+            .map_err(Into::into),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,5 +1,7 @@
 //! Routes, grouped by area.
+mod docs;
 mod meta;
+pub(crate) mod openapi;
 mod rooms;
 mod tokens;
 
@@ -63,6 +65,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
+        .merge(docs::router())
         .fallback(|| async { ApiError::NotFound("Resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

@@ -81,6 +81,20 @@ fn parse_patch(body: &Map<String, Value>) -> Result<RoomPatch, ApiError> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/v2/rooms",
+    tag = "Rooms",
+    operation_id = "CreateRoom",
+    summary = "Create a room",
+    description = "Synchronously create a room, owned by the API key's account. Every field is optional.",
+    request_body(content = Option<roomgate_types::CreateRoomRequest>, description = "Parameters of the new room."),
+    responses(
+        (status = 201, description = "The new room.", body = Data<Room>),
+        super::openapi::BodyErrors,
+        super::openapi::KeyErrors,
+    ),
+)]
 /// `POST /v2/rooms`.
 pub(super) async fn create(
     State(app): State<AppState>,
@@ -105,6 +119,19 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(Data::new(to_wire(room)))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v2/rooms/{room_id}",
+    tag = "Rooms",
+    operation_id = "ViewRoom",
+    summary = "View a room",
+    params(super::openapi::RoomIdParam),
+    responses(
+        (status = 200, description = "The room.", body = Data<Room>),
+        super::openapi::RoomNotFound,
+        super::openapi::KeyErrors,
+    ),
+)]
 /// `GET /v2/rooms/{room_id}`.
 pub(super) async fn view(
     State(app): State<AppState>,
@@ -115,6 +142,22 @@ pub(super) async fn view(
     Ok(Json(Data::new(to_wire(room))))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v2/rooms/{room_id}",
+    tag = "Rooms",
+    operation_id = "UpdateRoom",
+    summary = "Update a room",
+    description = "Synchronously update a room: only the fields present change; null clears a field.",
+    params(super::openapi::RoomIdParam),
+    request_body(content = Option<roomgate_types::UpdateRoomRequest>, description = "The fields to change."),
+    responses(
+        (status = 200, description = "The updated room.", body = Data<Room>),
+        super::openapi::BodyErrors,
+        super::openapi::RoomNotFound,
+        super::openapi::KeyErrors,
+    ),
+)]
 /// `PATCH /v2/rooms/{room_id}`.
 pub(super) async fn update(
     State(app): State<AppState>,
@@ -132,6 +175,20 @@ pub(super) async fn update(
     Ok(Json(Data::new(to_wire(room))))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v2/rooms/{room_id}",
+    tag = "Rooms",
+    operation_id = "DeleteRoom",
+    summary = "Delete a room",
+    description = "Synchronously delete a room; its refresh tokens stop working.",
+    params(super::openapi::RoomIdParam),
+    responses(
+        (status = 204, description = "The room was deleted."),
+        super::openapi::RoomNotFound,
+        super::openapi::KeyErrors,
+    ),
+)]
 /// `DELETE /v2/rooms/{room_id}`.
 pub(super) async fn delete(
     State(app): State<AppState>,
@@ -210,6 +267,22 @@ fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
     Ok(q)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v2/rooms",
+    tag = "Rooms",
+    operation_id = "ListRooms",
+    summary = "View a list of rooms",
+    description = "The account's rooms, newest first, one page at a time. Filters given together all apply; \
+        unknown parameters are ignored.",
+    params(super::openapi::ListRoomsParams),
+    responses(
+        (status = 200, description = "One page of rooms.", body = Page<Room>),
+        (status = 422, description = "A parameter has the wrong type (10026) or is out of range (10033); \
+            `source.parameter` names it.", body = roomgate_types::ErrorBody),
+        super::openapi::KeyErrors,
+    ),
+)]
 /// `GET /v2/rooms`: newest first, ties broken by id, so pages are stable.
 pub(super) async fn list(
     State(app): State<AppState>,

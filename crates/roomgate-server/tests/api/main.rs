@@ -11,6 +11,7 @@ mod jwks;
 mod jwt;
 mod listing;
 mod observability;
+mod openapi;
 mod persistence;
 mod refresh;
 mod replicas;

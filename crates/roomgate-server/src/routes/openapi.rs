@@ -1,0 +1,237 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` attributes and the wire types.
+//!
+//! The types here only describe responses and parameters that the handlers build or parse by hand; none is
+//! ever constructed, hence `allow(dead_code)`.
+#![allow(dead_code)]
+
+use roomgate_types::{
+    AccessToken, ClientToken, CreateAccessTokenRequest, CreateRoomRequest, ErrorBody, ErrorObject,
+    ErrorSource, GenerateClientTokenRequest, JoinClientToken, PageMeta, RefreshAccessTokenRequest,
+    RefreshClientTokenRequest, Room, RoomAccessToken,
+};
+use utoipa::{
+    openapi::{
+        schema::{Schema, SchemaType, Type},
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+        OpenApi as Document, RefOr, Required,
+    },
+    IntoParams, IntoResponses, Modify, OpenApi, ToSchema,
+};
+
+/// The name of the API-key scheme, as in Telnyx's document.
+pub(crate) const BEARER: &str = "bearerAuth";
+
+/// The document: every route of [`super::router`] but the docs page itself.
+pub fn openapi() -> Document {
+    ApiDoc::openapi()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "roomgate",
+        description = "A self-hostable, Telnyx-compatible server of Ed25519-signed join tokens for video rooms. \
+            Every error answers with the Telnyx error body, `{\"errors\": [...]}`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        super::rooms::create,
+        super::rooms::list,
+        super::rooms::view,
+        super::rooms::update,
+        super::rooms::delete,
+        super::tokens::create_seed,
+        super::tokens::refresh_seed,
+        super::tokens::create_current,
+        super::tokens::refresh_current,
+        super::meta::jwks,
+        super::meta::healthz,
+        super::meta::readyz,
+        super::docs::openapi_json,
+    ),
+    components(schemas(
+        Room, CreateRoomRequest, PageMeta, ErrorBody, ErrorObject, ErrorSource,
+        CreateAccessTokenRequest, RefreshAccessTokenRequest, RoomAccessToken, AccessToken,
+        GenerateClientTokenRequest, RefreshClientTokenRequest, JoinClientToken, ClientToken,
+        Jwks, Jwk, Health,
+    )),
+    modifiers(&BearerAuth, &OptionalBodies),
+    security(("bearerAuth" = [])),
+    tags(
+        (name = "Rooms", description = "Video rooms, owned by the account of the API key that created them."),
+        (name = "Rooms Access Tokens", description = "Join tokens under the seed's names \
+            (`create_access_token`, `refresh_access_token`) and today's (`generate_join_client_token`, \
+            `refresh_client_token`): one behaviour, two vocabularies."),
+        (name = "Keys and health", description = "The public keys that verify tokens, and probes."),
+    ),
+)]
+struct ApiDoc;
+
+/// Declares the bearer scheme; operations that need no key say `security: []` themselves.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut Document) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("An API key (`rg_…`) from `roomgate api-keys create`."))
+            .build();
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+    }
+}
+
+/// utoipa renders an `Option<T>` body as a required `oneOf: [null, T]`; what the handlers mean is a body that
+/// may be left out (an empty body reads as `{}`). A JSON `null` body is refused with 400, so it is no option.
+struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, doc: &mut Document) {
+        for item in doc.paths.paths.values_mut() {
+            let operations = [&mut item.post, &mut item.patch, &mut item.put];
+            for body in operations
+                .into_iter()
+                .flatten()
+                .filter_map(|op| op.request_body.as_mut())
+            {
+                for content in body.content.values_mut() {
+                    let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else {
+                        continue;
+                    };
+                    if let [a, b] = one_of.items.as_slice() {
+                        let inner = match (is_null(a), is_null(b)) {
+                            (true, false) => b.clone(),
+                            (false, true) => a.clone(),
+                            _ => continue,
+                        };
+                        content.schema = Some(inner);
+                        body.required = Some(Required::False);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn is_null(schema: &RefOr<Schema>) -> bool {
+    let RefOr::T(Schema::Object(o)) = schema else {
+        return false;
+    };
+    o.schema_type == SchemaType::Type(Type::Null)
+}
+
+/// What every call with an API key may answer besides its own outcomes.
+#[derive(IntoResponses)]
+pub(super) enum KeyErrors {
+    /// Missing, unknown or revoked API key (10009).
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// A rate limit was hit (10011); `retry-after` says when to try again.
+    #[response(status = 429)]
+    TooManyRequests(ErrorBody),
+    /// The store is unavailable (10007); `x-should-retry: true`.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// What every call with a JSON body may answer about that body.
+#[derive(IntoResponses)]
+pub(super) enum BodyErrors {
+    /// The body is not a JSON object (10015).
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// The body is over 64 KiB.
+    #[response(status = 413)]
+    PayloadTooLarge(ErrorBody),
+    /// The body is declared as something other than JSON (10014).
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorBody),
+    /// A field is missing (10004), of the wrong type (10026), out of range (10033) or a duplicate (10012);
+    /// `source.pointer` names it.
+    #[response(status = 422)]
+    Invalid(ErrorBody),
+}
+
+/// No such room in the key's account, or a `room_id` that is not a UUID (10005).
+#[derive(IntoResponses)]
+#[response(status = 404)]
+pub(super) struct RoomNotFound(ErrorBody);
+
+/// The room id in every `/v2/rooms/{room_id}` path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(super) struct RoomIdParam {
+    /// The unique identifier of a room.
+    #[param(format = "uuid", example = "0ccc7b54-4df3-4bca-a65a-3da1ecc777f0")]
+    room_id: String,
+}
+
+/// The query of `GET /v2/rooms`: Telnyx's bracketed names.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ListRoomsParams {
+    /// The page number to load.
+    #[param(rename = "page[number]", minimum = 1, maximum = 1000000, default = 1)]
+    page_number: Option<u64>,
+    /// The size of the page.
+    #[param(rename = "page[size]", minimum = 1, maximum = 250, default = 20)]
+    page_size: Option<u64>,
+    /// Rooms with exactly this unique_name.
+    #[param(rename = "filter[unique_name]", example = "my_video_room")]
+    unique_name: Option<String>,
+    /// Rooms created on that date (UTC).
+    #[param(rename = "filter[date_created_at][eq]", format = Date, example = "2021-04-25")]
+    created_eq: Option<String>,
+    /// Rooms created on or after that date (UTC).
+    #[param(rename = "filter[date_created_at][gte]", format = Date, example = "2021-04-25")]
+    created_gte: Option<String>,
+    /// Rooms created on or before that date (UTC).
+    #[param(rename = "filter[date_created_at][lte]", format = Date, example = "2021-04-25")]
+    created_lte: Option<String>,
+    /// Rooms last updated on that date (UTC).
+    #[param(rename = "filter[date_updated_at][eq]", format = Date, example = "2021-04-25")]
+    updated_eq: Option<String>,
+    /// Rooms last updated on or after that date (UTC).
+    #[param(rename = "filter[date_updated_at][gte]", format = Date, example = "2021-04-25")]
+    updated_gte: Option<String>,
+    /// Rooms last updated on or before that date (UTC).
+    #[param(rename = "filter[date_updated_at][lte]", format = Date, example = "2021-04-25")]
+    updated_lte: Option<String>,
+}
+
+/// The public signing keys (RFC 7517 JWK Set).
+#[derive(ToSchema)]
+pub(super) struct Jwks {
+    /// Every key that may have signed a live token, including one published ahead of its use.
+    keys: Vec<Jwk>,
+}
+
+/// One Ed25519 public key (RFC 8037).
+#[derive(ToSchema)]
+pub(super) struct Jwk {
+    /// Always `OKP`.
+    #[schema(example = "OKP")]
+    kty: String,
+    /// Always `Ed25519`.
+    #[schema(example = "Ed25519")]
+    crv: String,
+    /// The public key, base64url without padding.
+    x: String,
+    /// RFC 7638 thumbprint, the `kid` of the tokens it verifies.
+    kid: String,
+    /// Always `EdDSA`.
+    #[schema(example = "EdDSA")]
+    alg: String,
+    /// Always `sig`.
+    #[schema(rename = "use", example = "sig")]
+    use_: String,
+}
+
+/// A probe's answer.
+#[derive(ToSchema)]
+pub(super) struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    status: String,
+}

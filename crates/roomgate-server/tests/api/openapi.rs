@@ -1,0 +1,393 @@
+//! The generated OpenAPI document: served as generated, complete, and faithful to Telnyx's published one where
+//! the seed endpoints are concerned (`shared/reference/telnyx-rooms-openapi-excerpt.yaml`).
+use std::collections::BTreeSet;
+
+use reqwest::{header, StatusCode};
+use serde_json::Value;
+
+use crate::harness::{json_body, TestApp};
+
+/// CI lays `shared/` beside the clone; so is it in a developer's checkout.
+const REFERENCE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/reference/telnyx-rooms-openapi-excerpt.yaml"
+);
+
+fn reference() -> Value {
+    let text = std::fs::read_to_string(REFERENCE).unwrap_or_else(|e| {
+        panic!("the Telnyx reference document must be at {REFERENCE} (shared/ beside the repository): {e}")
+    });
+    serde_norway::from_str(&text).expect("the reference is valid YAML")
+}
+
+fn ours() -> Value {
+    serde_json::to_value(roomgate_server::openapi()).expect("the document serializes")
+}
+
+/// Follows `$ref`s, and looks through `oneOf: [null, X]` (how an optional member is written in 3.1) to `X`.
+fn resolve<'a>(doc: &'a Value, mut v: &'a Value) -> &'a Value {
+    loop {
+        if let Some(r) = v.get("$ref").and_then(Value::as_str) {
+            let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("external $ref {r}"));
+            v = doc
+                .pointer(pointer)
+                .unwrap_or_else(|| panic!("dangling $ref {r}"));
+        } else if let Some([a, b]) = v.get("oneOf").and_then(Value::as_array).map(Vec::as_slice) {
+            v = if a["type"] == "null" { b } else { a };
+        } else {
+            return v;
+        }
+    }
+}
+
+/// The JSON types a schema allows, `null` aside (3.1 writes optional members as `["integer", "null"]`).
+fn types(schema: &Value) -> BTreeSet<String> {
+    let t = &schema["type"];
+    let all: Vec<&Value> = t.as_array().map_or_else(|| vec![t], |a| a.iter().collect());
+    all.into_iter()
+        .filter_map(Value::as_str)
+        .filter(|t| *t != "null")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The reference's formats that mean something: `datetime` is its spelling of `date-time`; `jwt`, `int` and
+/// `json-pointer` are free-form notes.
+fn format(schema: &Value) -> Option<&str> {
+    match schema["format"].as_str()? {
+        "datetime" => Some("date-time"),
+        "jwt" | "int" | "json-pointer" => None,
+        f => Some(f),
+    }
+}
+
+/// Names under today's Telnyx scheme of the seed's names.
+fn current_name(name: &str) -> &str {
+    match name {
+        "ttl_secs" => "token_ttl_secs",
+        "access_token" => "token",
+        "access_token_expires_at" => "token_expires_at",
+        other => other,
+    }
+}
+
+/// Compares schema `r` (in `rdoc`) with `o` (in `odoc`): the same types, and wherever the reference says so,
+/// the same format, bounds, default and required members, recursively; `rename` maps member names.
+fn compare(at: &str, rdoc: &Value, r: &Value, odoc: &Value, o: &Value, rename: fn(&str) -> &str) {
+    let (r, o) = (resolve(rdoc, r), resolve(odoc, o));
+    if r.get("type").is_some() {
+        assert_eq!(types(r), types(o), "{at}: type");
+    }
+    if let Some(f) = format(r) {
+        assert_eq!(Some(f), o["format"].as_str(), "{at}: format");
+    }
+    for keyword in ["minimum", "maximum", "default"] {
+        if let Some(want) = r.get(keyword) {
+            assert_eq!(o.get(keyword), Some(want), "{at}: {keyword}");
+        }
+    }
+    if let Some(required) = r.get("required").and_then(Value::as_array) {
+        let got = o["required"].as_array().cloned().unwrap_or_default();
+        for name in required.iter().filter_map(Value::as_str) {
+            assert!(
+                got.contains(&Value::from(rename(name))),
+                "{at}: {name} is required"
+            );
+        }
+    }
+    if let Some(properties) = r.get("properties").and_then(Value::as_object) {
+        for (name, rp) in properties {
+            let op = o["properties"]
+                .get(rename(name))
+                .unwrap_or_else(|| panic!("{at}: no member {}", rename(name)));
+            compare(&format!("{at}.{name}"), rdoc, rp, odoc, op, rename);
+        }
+    }
+    if let Some(items) = r.get("items") {
+        compare(&format!("{at}[]"), rdoc, items, odoc, &o["items"], rename);
+    }
+}
+
+fn json_schema<'a>(doc: &'a Value, holder: &'a Value) -> &'a Value {
+    &resolve(doc, holder)["content"]["application/json"]["schema"]
+}
+
+fn success_statuses(op: &Value) -> BTreeSet<&str> {
+    let responses = op["responses"].as_object().expect("responses");
+    responses
+        .keys()
+        .map(String::as_str)
+        .filter(|s| s.starts_with('2'))
+        .collect()
+}
+
+/// Compares one reference operation with ours at `path` (ours are under `/v2`).
+fn compare_operation(
+    rdoc: &Value,
+    odoc: &Value,
+    rpath: &str,
+    method: &str,
+    path: &str,
+    rename: fn(&str) -> &str,
+) {
+    let at = format!("{} {path}", method.to_uppercase());
+    let r = &rdoc["paths"][rpath][method];
+    let o = odoc["paths"][path]
+        .get(method)
+        .unwrap_or_else(|| panic!("{at} is not in the document"));
+
+    assert_eq!(success_statuses(r), success_statuses(o), "{at}: success statuses");
+    for (status, rresp) in r["responses"].as_object().expect("responses") {
+        if status.starts_with('2') && rresp.get("content").is_some() {
+            let oresp = &o["responses"][status];
+            let name = format!("{at} {status}");
+            compare(
+                &name,
+                rdoc,
+                json_schema(rdoc, rresp),
+                odoc,
+                json_schema(odoc, oresp),
+                rename,
+            );
+        }
+    }
+    if let Some(rbody) = r.get("requestBody") {
+        let obody = o
+            .get("requestBody")
+            .unwrap_or_else(|| panic!("{at}: no request body"));
+        let name = format!("{at} body");
+        compare(
+            &name,
+            rdoc,
+            json_schema(rdoc, rbody),
+            odoc,
+            json_schema(odoc, obody),
+            rename,
+        );
+    }
+    let params = |op: &Value, place: &str| -> Vec<Value> {
+        let all = op["parameters"].as_array().cloned().unwrap_or_default();
+        all.into_iter().filter(|p| p["in"] == place).collect()
+    };
+    for rp in params(r, "query") {
+        let name = rp["name"].as_str().expect("a name");
+        let op = params(o, "query")
+            .into_iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{at}: no query parameter {name}"));
+        assert_eq!(rp["required"], op["required"], "{at} {name}: required");
+        compare(
+            &format!("{at} ?{name}"),
+            rdoc,
+            &rp["schema"],
+            odoc,
+            &op["schema"],
+            rename,
+        );
+    }
+    // The reference names DELETE's path parameter `id` although its template says `{room_id}`; the template is
+    // what a client sends, so that is what is compared.
+    for template in path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+    {
+        let p = params(o, "path")
+            .into_iter()
+            .find(|p| p["name"] == template)
+            .unwrap_or_else(|| panic!("{at}: no path parameter {template}"));
+        assert_eq!(p["required"], true, "{at} {template}");
+        assert_eq!(resolve(odoc, &p["schema"])["format"], "uuid", "{at} {template}");
+    }
+    if let Some(security) = r.get("security") {
+        assert_eq!(o.get("security"), Some(security), "{at}: security");
+    }
+}
+
+#[test]
+fn seed_endpoints_match_the_telnyx_reference() {
+    let (rdoc, odoc) = (reference(), ours());
+    let mut compared = 0;
+    for (rpath, item) in rdoc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("a path item").keys() {
+            compare_operation(&rdoc, &odoc, rpath, method, &format!("/v2{rpath}"), |n| n);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 6, "every operation of the excerpt was compared");
+}
+
+#[test]
+fn todays_token_endpoints_match_the_seed_ones_under_their_names() {
+    let (rdoc, odoc) = (reference(), ours());
+    for (seed, current) in [
+        ("create_access_token", "generate_join_client_token"),
+        ("refresh_access_token", "refresh_client_token"),
+    ] {
+        let rpath = format!("/rooms/{{room_id}}/actions/{seed}");
+        let path = format!("/v2/rooms/{{room_id}}/actions/{current}");
+        compare_operation(&rdoc, &odoc, &rpath, "post", &path, current_name);
+    }
+}
+
+#[test]
+fn bearer_scheme_is_telnyx_s_and_only_public_operations_waive_it() {
+    let (rdoc, odoc) = (reference(), ours());
+    let scheme = &rdoc["components"]["securitySchemes"]["bearerAuth"];
+    let ours = &odoc["components"]["securitySchemes"]["bearerAuth"];
+    assert_eq!(
+        (&ours["type"], &ours["scheme"]),
+        (&scheme["type"], &scheme["scheme"])
+    );
+    assert_eq!(odoc["security"], serde_json::json!([{ "bearerAuth": [] }]));
+
+    let public: BTreeSet<&str> = [
+        "/v2/rooms/{room_id}/actions/refresh_access_token",
+        "/v2/rooms/{room_id}/actions/refresh_client_token",
+        "/.well-known/jwks.json",
+        "/healthz",
+        "/readyz",
+        "/v2/openapi.json",
+    ]
+    .into();
+    for (path, item) in odoc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("a path item") {
+            let waived = op.get("security") == Some(&serde_json::json!([]));
+            assert_eq!(
+                waived,
+                public.contains(path.as_str()),
+                "{method} {path}: security"
+            );
+            assert_eq!(
+                op["responses"].get("401").is_some(),
+                !waived,
+                "{method} {path}: 401"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_route_is_documented_and_every_error_is_a_telnyx_error_body() {
+    let doc = ours();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut operations = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("a path item") {
+            operations.insert(format!("{} {path}", method.to_uppercase()));
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let schema = json_schema(&doc, response);
+                    assert_eq!(
+                        schema["$ref"], "#/components/schemas/Errors",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+    let want: BTreeSet<String> = [
+        "POST /v2/rooms",
+        "GET /v2/rooms",
+        "GET /v2/rooms/{room_id}",
+        "PATCH /v2/rooms/{room_id}",
+        "DELETE /v2/rooms/{room_id}",
+        "POST /v2/rooms/{room_id}/actions/create_access_token",
+        "POST /v2/rooms/{room_id}/actions/refresh_access_token",
+        "POST /v2/rooms/{room_id}/actions/generate_join_client_token",
+        "POST /v2/rooms/{room_id}/actions/refresh_client_token",
+        "GET /.well-known/jwks.json",
+        "GET /healthz",
+        "GET /readyz",
+        "GET /v2/openapi.json",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(operations, want);
+    let errors = resolve(&doc, &doc["components"]["schemas"]["Errors"]);
+    let error = resolve(&doc, &errors["properties"]["errors"]["items"]);
+    assert_eq!(error["required"], serde_json::json!(["code", "title"]));
+}
+
+#[test]
+fn request_bounds_and_defaults_are_the_server_s() {
+    let doc = ours();
+    let member = |schema: &str, name: &str| doc["components"]["schemas"][schema]["properties"][name].clone();
+    let bounds = |v: &Value| (v["minimum"].clone(), v["maximum"].clone(), v["default"].clone());
+    let access = (10.into(), 3600.into(), 600.into());
+    let refresh = (60.into(), 86400.into(), 3600.into());
+    assert_eq!(bounds(&member("CreateAccessTokenRequest", "ttl_secs")), access);
+    assert_eq!(
+        bounds(&member("GenerateClientTokenRequest", "token_ttl_secs")),
+        access
+    );
+    assert_eq!(bounds(&member("RefreshAccessTokenRequest", "ttl_secs")), access);
+    assert_eq!(
+        bounds(&member("RefreshClientTokenRequest", "token_ttl_secs")),
+        access
+    );
+    assert_eq!(
+        bounds(&member("CreateAccessTokenRequest", "refresh_token_ttl_secs")),
+        refresh
+    );
+    assert_eq!(
+        bounds(&member("GenerateClientTokenRequest", "refresh_token_ttl_secs")),
+        refresh
+    );
+    assert_eq!(
+        bounds(&member("CreateRoomRequest", "max_participants")),
+        (2.into(), 50.into(), 10.into())
+    );
+    let list = &doc["paths"]["/v2/rooms"]["get"]["parameters"];
+    let size = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "page[size]")
+        .unwrap();
+    assert_eq!(bounds(&size["schema"]), (1.into(), 250.into(), 20.into()));
+}
+
+#[tokio::test]
+async fn the_served_document_is_the_generated_one() {
+    let app = TestApp::spawn().await;
+
+    let resp = app.get("/v2/openapi.json", None).await;
+    let content_type = resp.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
+    let served = json_body(resp, StatusCode::OK).await;
+
+    assert_eq!(content_type, "application/json");
+    assert_eq!(served, ours());
+}
+
+#[tokio::test]
+async fn docs_page_and_its_assets_come_from_the_server() {
+    let app = TestApp::spawn().await;
+
+    let page = app.get("/docs/", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    // Every script and stylesheet is the server's own: nothing is fetched from elsewhere.
+    for absolute in ["http://", "https://", "//cdn", "unpkg", "jsdelivr"] {
+        assert!(!html.contains(&format!("src=\"{absolute}")), "{html}");
+        assert!(!html.contains(&format!("href=\"{absolute}")), "{html}");
+    }
+    let init = app
+        .get("/docs/swagger-initializer.js", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains("/v2/openapi.json"), "{init}");
+    for asset in ["swagger-ui-bundle.js", "swagger-ui.css"] {
+        let resp = app.get(&format!("/docs/{asset}"), None).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{asset}");
+        assert!(
+            resp.bytes().await.unwrap().len() > 10_000,
+            "{asset} is the real thing"
+        );
+    }
+    let bare = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(bare.status(), StatusCode::OK, "/docs redirects to /docs/");
+}
