@@ -17,10 +17,12 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 pub mod observability;
+pub mod ratelimit;
 mod routes;
+pub mod serving;
 pub mod timefmt;
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{extract::DefaultBodyLimit, Router};
 use roomgate_store::Store;
@@ -48,6 +50,13 @@ pub struct Config {
     pub publish_delay: Duration,
     /// Rotate the signing key when the newest one is this old (checked at each reload); `None`: only by hand.
     pub rotate_every: Option<Duration>,
+    /// Rate limits.
+    pub rate_limits: ratelimit::RateLimitConfig,
+    /// Behind a reverse proxy: the header it puts the client's address in (e.g. `x-forwarded-for`, of which
+    /// the last entry is used). Without it the peer address is the client's.
+    pub client_ip_header: Option<axum::http::HeaderName>,
+    /// Connection and request limits.
+    pub limits: serving::ServerLimits,
 }
 
 impl Default for Config {
@@ -59,6 +68,9 @@ impl Default for Config {
             key_reload_interval: Duration::from_secs(1),
             publish_delay: Duration::from_secs(600),
             rotate_every: None,
+            rate_limits: ratelimit::RateLimitConfig::default(),
+            client_ip_header: None,
+            limits: serving::ServerLimits::default(),
         }
     }
 }
@@ -75,6 +87,7 @@ struct Inner {
     keys: Keys,
     config: Config,
     clock: Arc<dyn Clock>,
+    limits: ratelimit::RateLimits,
 }
 
 impl AppState {
@@ -96,14 +109,8 @@ impl AppState {
             clock.now().unix_timestamp(),
         )
         .await?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                store,
-                keys,
-                config,
-                clock,
-            }),
-        })
+        let limits = ratelimit::RateLimits::new(&config.rate_limits);
+        Ok(Self { inner: Arc::new(Inner { store, keys, config, clock, limits }) })
     }
 
     /// The store.
@@ -121,6 +128,11 @@ impl AppState {
         &self.inner.config
     }
 
+    /// The rate limiters.
+    pub fn limits(&self) -> &ratelimit::RateLimits {
+        &self.inner.limits
+    }
+
     /// The current time.
     pub fn now(&self) -> time::OffsetDateTime {
         self.inner.clock.now()
@@ -129,9 +141,17 @@ impl AppState {
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
+    let timeout = state.config().limits.request_timeout;
     routes::router()
         .merge(observability::metrics::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(|_: axum::BoxError| async {
+                    ApiError::RequestTimeout
+                }))
+                .timeout(timeout),
+        )
         .layer(axum::middleware::from_fn(observability::observe))
         .with_state(state)
 }
@@ -143,8 +163,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let maintenance = tokio::spawn(maintain_keys(state.clone()));
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let limits = state.config().limits.clone();
+    let served = serving::serve_with_limits(listener, router(state), &limits, shutdown).await;
     maintenance.abort();
     served
 }
@@ -153,8 +173,11 @@ pub async fn serve(
 /// key when its time comes, and rotates on schedule when configured.
 async fn maintain_keys(state: AppState) {
     let config = state.config();
-    let mut tick = tokio::time::interval(config.key_reload_interval);
+    // The keys were loaded moments ago, at startup: the first re-read is one interval away.
+    let period = config.key_reload_interval;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_forget = tokio::time::Instant::now();
     loop {
         tick.tick().await;
         let now = state.now().unix_timestamp();
@@ -176,6 +199,10 @@ async fn maintain_keys(state: AppState) {
                     Err(e) => tracing::warn!(error = %e, "scheduled signing-key rotation failed"),
                 }
             }
+        }
+        if last_forget.elapsed() >= ratelimit::FORGET_INTERVAL {
+            state.limits().forget_idle();
+            last_forget = tokio::time::Instant::now();
         }
         if let Err(e) = state.keys().reload(state.store(), now).await {
             tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");

@@ -3,6 +3,7 @@ mod api_keys;
 mod client;
 mod output;
 mod rooms;
+mod limits;
 mod serve;
 mod signing_keys;
 mod telemetry;

@@ -19,6 +19,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     master: MasterKeyArgs,
     #[command(flatten)]
+    limits: crate::limits::LimitArgs,
+    #[command(flatten)]
     telemetry: crate::telemetry::TelemetryArgs,
     /// How often signing keys are re-read from the store (the bound on a replica's staleness after a rotation).
     #[arg(long, env = "ROOMGATE_KEY_RELOAD_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
@@ -47,14 +49,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = roomgate_store::connect(&args.store.url)
         .await
         .context("opening the store")?;
-    let config = Config {
+    let mut config = Config {
         issuer: args.issuer,
         audience: args.audience,
         master_key: args.master.load()?,
         key_reload_interval: args.key_reload_interval,
         publish_delay: args.publish_delay,
         rotate_every: args.rotate_signing_keys_every,
+        ..Config::default()
     };
+    args.limits.apply(&mut config);
     let state = AppState::new(store.clone(), config)
         .await
         .context("loading signing keys")?;

@@ -1,4 +1,5 @@
 //! Bad requests of every kind get the Telnyx error body, never a 500.
+use roomgate_store::backend_test;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -18,68 +19,71 @@ async fn body_endpoints(app: &TestApp) -> Vec<(Method, String, bool)> {
     endpoints
 }
 
-#[tokio::test]
-async fn bodies_that_are_not_a_json_object_are_400_10015() {
-    let app = TestApp::spawn().await;
-    let bodies: [&[u8]; 8] = [
-        b"{\"unique_name\":",
-        b"{unique_name: 1}",
-        b"[]",
-        b"\"x\"",
-        b"42",
-        b"null",
-        b"{\"refresh_token\":\"\xff\xfe\"}",
-        b"{} {}",
-    ];
-    for (method, path, keyed) in body_endpoints(&app).await {
-        let key = keyed.then_some(app.api_key.as_str());
-        for body in bodies {
+backend_test! {
+    async fn bodies_that_are_not_a_json_object_are_400_10015(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let bodies: [&[u8]; 8] = [
+            b"{\"unique_name\":",
+            b"{unique_name: 1}",
+            b"[]",
+            b"\"x\"",
+            b"42",
+            b"null",
+            b"{\"refresh_token\":\"\xff\xfe\"}",
+            b"{} {}",
+        ];
+        for (method, path, keyed) in body_endpoints(&app).await {
+            let key = keyed.then_some(app.api_key.as_str());
+            for body in bodies {
+                let resp = app
+                    .send_raw(
+                        method.clone(),
+                        &path,
+                        key,
+                        Some("application/json"),
+                        body.to_vec(),
+                    )
+                    .await;
+                assert_error(resp, StatusCode::BAD_REQUEST, "10015", None).await;
+            }
+        }
+    }
+}
+
+backend_test! {
+    async fn bodies_that_are_not_declared_json_are_415_10014(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        for (method, path, keyed) in body_endpoints(&app).await {
+            let key = keyed.then_some(app.api_key.as_str());
+            for content_type in [
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                "application/jsonx",
+            ] {
+                let resp = app
+                    .send_raw(method.clone(), &path, key, Some(content_type), "{}")
+                    .await;
+                assert_error(resp, StatusCode::UNSUPPORTED_MEDIA_TYPE, "10014", None).await;
+            }
+        }
+    }
+}
+
+backend_test! {
+    async fn json_with_parameters_in_the_content_type_is_accepted(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        for content_type in ["application/json; charset=utf-8", "Application/JSON"] {
             let resp = app
                 .send_raw(
-                    method.clone(),
-                    &path,
-                    key,
-                    Some("application/json"),
-                    body.to_vec(),
+                    Method::POST,
+                    "/v2/rooms",
+                    Some(&app.api_key),
+                    Some(content_type),
+                    "{}",
                 )
                 .await;
-            assert_error(resp, StatusCode::BAD_REQUEST, "10015", None).await;
+            assert_eq!(resp.status(), StatusCode::CREATED, "{content_type}");
         }
-    }
-}
-
-#[tokio::test]
-async fn bodies_that_are_not_declared_json_are_415_10014() {
-    let app = TestApp::spawn().await;
-    for (method, path, keyed) in body_endpoints(&app).await {
-        let key = keyed.then_some(app.api_key.as_str());
-        for content_type in [
-            "text/plain",
-            "application/x-www-form-urlencoded",
-            "application/jsonx",
-        ] {
-            let resp = app
-                .send_raw(method.clone(), &path, key, Some(content_type), "{}")
-                .await;
-            assert_error(resp, StatusCode::UNSUPPORTED_MEDIA_TYPE, "10014", None).await;
-        }
-    }
-}
-
-#[tokio::test]
-async fn json_with_parameters_in_the_content_type_is_accepted() {
-    let app = TestApp::spawn().await;
-    for content_type in ["application/json; charset=utf-8", "Application/JSON"] {
-        let resp = app
-            .send_raw(
-                Method::POST,
-                "/v2/rooms",
-                Some(&app.api_key),
-                Some(content_type),
-                "{}",
-            )
-            .await;
-        assert_eq!(resp.status(), StatusCode::CREATED, "{content_type}");
     }
 }
 
@@ -89,139 +93,145 @@ fn object_of_len(len: usize) -> Vec<u8> {
     format!(r#"{{"unique_name":"{}"}}"#, "x".repeat(padding)).into_bytes()
 }
 
-#[tokio::test]
-async fn bodies_over_64_kib_are_413() {
-    let app = TestApp::spawn().await;
-    for (method, path, keyed) in body_endpoints(&app).await {
-        let key = keyed.then_some(app.api_key.as_str());
-        let at_limit = app
-            .send_raw(
-                method.clone(),
-                &path,
-                key,
-                Some("application/json"),
-                object_of_len(64 * 1024),
-            )
-            .await;
-        assert_ne!(
-            at_limit.status(),
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "{method} {path}"
-        );
-        assert!(at_limit.status().is_client_error() || at_limit.status().is_success());
-        let over = app
-            .send_raw(
-                method.clone(),
-                &path,
-                key,
-                Some("application/json"),
-                object_of_len(64 * 1024 + 1),
-            )
-            .await;
-        assert_error_shape(over, StatusCode::PAYLOAD_TOO_LARGE).await;
-    }
-}
-
-#[tokio::test]
-async fn unknown_rooms_are_404_10005() {
-    let app = TestApp::spawn().await;
-    let unknown = uuid::Uuid::new_v4().to_string();
-    let path = format!("/v2/rooms/{unknown}");
-    let key = Some(app.api_key.as_str());
-
-    assert_error(app.get(&path, key).await, StatusCode::NOT_FOUND, "10005", None).await;
-    let patch = app
-        .patch_json(&path, key, &json!({ "enable_recording": true }))
-        .await;
-    assert_error(patch, StatusCode::NOT_FOUND, "10005", None).await;
-    assert_error(app.delete(&path, key).await, StatusCode::NOT_FOUND, "10005", None).await;
-    for scheme in Scheme::BOTH {
-        let resp = app.create_token(scheme, &unknown, &json!({})).await;
-        assert_error(resp, StatusCode::NOT_FOUND, "10005", None).await;
-    }
-}
-
-#[tokio::test]
-async fn room_ids_that_are_not_uuids_are_404_10005() {
-    let app = TestApp::spawn().await;
-    let key = Some(app.api_key.as_str());
-    for bad in ["not-a-uuid", "123", "00000000-0000-0000-0000-00000000000g"] {
-        let path = format!("/v2/rooms/{bad}");
-        assert_error(app.get(&path, key).await, StatusCode::NOT_FOUND, "10005", None).await;
-        let patch = app.patch_json(&path, key, &json!({})).await;
-        assert_error(patch, StatusCode::NOT_FOUND, "10005", None).await;
-        assert_error(app.delete(&path, key).await, StatusCode::NOT_FOUND, "10005", None).await;
-        for scheme in Scheme::BOTH {
-            let created = app.create_token(scheme, bad, &json!({})).await;
-            assert_error(created, StatusCode::NOT_FOUND, "10005", None).await;
-            let refreshed = app.refresh_token(scheme, bad, "a.b.c").await;
-            assert_error(refreshed, StatusCode::NOT_FOUND, "10005", None).await;
+backend_test! {
+    async fn bodies_over_64_kib_are_413(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        for (method, path, keyed) in body_endpoints(&app).await {
+            let key = keyed.then_some(app.api_key.as_str());
+            let at_limit = app
+                .send_raw(
+                    method.clone(),
+                    &path,
+                    key,
+                    Some("application/json"),
+                    object_of_len(64 * 1024),
+                )
+                .await;
+            assert_ne!(
+                at_limit.status(),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "{method} {path}"
+            );
+            assert!(at_limit.status().is_client_error() || at_limit.status().is_success());
+            let over = app
+                .send_raw(
+                    method.clone(),
+                    &path,
+                    key,
+                    Some("application/json"),
+                    object_of_len(64 * 1024 + 1),
+                )
+                .await;
+            assert_error_shape(over, StatusCode::PAYLOAD_TOO_LARGE).await;
         }
     }
 }
 
-#[tokio::test]
-async fn unknown_paths_are_404_with_a_json_error() {
-    let app = TestApp::spawn().await;
-    let room = app.new_room().await;
-    let paths = [
-        "/".to_owned(),
-        "/v2".to_owned(),
-        "/v2/nope".to_owned(),
-        "/v1/rooms".to_owned(),
-        format!("/v2/rooms/{room}/actions/nope"),
-        format!("/v2/rooms/{room}/extra"),
-    ];
-    for path in paths {
-        let resp = app.get(&path, Some(&app.api_key)).await;
-        assert_error(resp, StatusCode::NOT_FOUND, "10005", None).await;
+backend_test! {
+    async fn unknown_rooms_are_404_10005(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let unknown = uuid::Uuid::new_v4().to_string();
+        let path = format!("/v2/rooms/{unknown}");
+        let key = Some(app.api_key.as_str());
+
+        assert_error(app.get(&path, key).await, StatusCode::NOT_FOUND, "10005", None).await;
+        let patch = app
+            .patch_json(&path, key, &json!({ "enable_recording": true }))
+            .await;
+        assert_error(patch, StatusCode::NOT_FOUND, "10005", None).await;
+        assert_error(app.delete(&path, key).await, StatusCode::NOT_FOUND, "10005", None).await;
+        for scheme in Scheme::BOTH {
+            let resp = app.create_token(scheme, &unknown, &json!({})).await;
+            assert_error(resp, StatusCode::NOT_FOUND, "10005", None).await;
+        }
     }
 }
 
-#[tokio::test]
-async fn wrong_methods_are_405_with_a_json_error() {
-    let app = TestApp::spawn().await;
-    let room = app.new_room().await;
-    let cases = [
-        (Method::PUT, "/v2/rooms".to_owned()),
-        (Method::DELETE, "/v2/rooms".to_owned()),
-        (Method::PUT, format!("/v2/rooms/{room}")),
-        (Method::POST, format!("/v2/rooms/{room}")),
-        (Method::GET, Scheme::Seed.create_path(&room)),
-        (Method::GET, Scheme::Current.refresh_path(&room)),
-        (Method::POST, "/.well-known/jwks.json".to_owned()),
-        (Method::POST, "/healthz".to_owned()),
-    ];
-    for (method, path) in cases {
-        let resp = app.send_raw(method, &path, Some(&app.api_key), None, "").await;
-        assert_error_shape(resp, StatusCode::METHOD_NOT_ALLOWED).await;
+backend_test! {
+    async fn room_ids_that_are_not_uuids_are_404_10005(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let key = Some(app.api_key.as_str());
+        for bad in ["not-a-uuid", "123", "00000000-0000-0000-0000-00000000000g"] {
+            let path = format!("/v2/rooms/{bad}");
+            assert_error(app.get(&path, key).await, StatusCode::NOT_FOUND, "10005", None).await;
+            let patch = app.patch_json(&path, key, &json!({})).await;
+            assert_error(patch, StatusCode::NOT_FOUND, "10005", None).await;
+            assert_error(app.delete(&path, key).await, StatusCode::NOT_FOUND, "10005", None).await;
+            for scheme in Scheme::BOTH {
+                let created = app.create_token(scheme, bad, &json!({})).await;
+                assert_error(created, StatusCode::NOT_FOUND, "10005", None).await;
+                let refreshed = app.refresh_token(scheme, bad, "a.b.c").await;
+                assert_error(refreshed, StatusCode::NOT_FOUND, "10005", None).await;
+            }
+        }
     }
 }
 
-#[tokio::test]
-async fn client_errors_tell_sdks_not_to_retry() {
-    let app = TestApp::spawn().await;
-    let room = app.new_room().await;
-    let key = Some(app.api_key.as_str());
-    let responses = [
-        app.send_raw(Method::POST, "/v2/rooms", key, Some("application/json"), "[")
-            .await,
-        app.get("/v2/rooms", None).await,
-        app.refresh_token(Scheme::Seed, &room, "garbage").await,
-        app.get("/v2/nope", key).await,
-        app.send_raw(Method::PUT, "/v2/rooms", key, None, "").await,
-        app.send_raw(Method::POST, "/v2/rooms", key, Some("text/plain"), "{}")
-            .await,
-        app.post_json("/v2/rooms", key, &json!({ "max_participants": 99 }))
-            .await,
-    ];
-    for resp in responses {
-        let status = resp.status();
-        assert!(status.is_client_error(), "{status}");
-        let retry = resp
-            .headers()
-            .get("x-should-retry")
-            .map(|v| v.to_str().unwrap().to_owned());
-        assert_eq!(retry.as_deref(), Some("false"), "{status}");
+backend_test! {
+    async fn unknown_paths_are_404_with_a_json_error(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        let paths = [
+            "/".to_owned(),
+            "/v2".to_owned(),
+            "/v2/nope".to_owned(),
+            "/v1/rooms".to_owned(),
+            format!("/v2/rooms/{room}/actions/nope"),
+            format!("/v2/rooms/{room}/extra"),
+        ];
+        for path in paths {
+            let resp = app.get(&path, Some(&app.api_key)).await;
+            assert_error(resp, StatusCode::NOT_FOUND, "10005", None).await;
+        }
+    }
+}
+
+backend_test! {
+    async fn wrong_methods_are_405_with_a_json_error(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        let cases = [
+            (Method::PUT, "/v2/rooms".to_owned()),
+            (Method::DELETE, "/v2/rooms".to_owned()),
+            (Method::PUT, format!("/v2/rooms/{room}")),
+            (Method::POST, format!("/v2/rooms/{room}")),
+            (Method::GET, Scheme::Seed.create_path(&room)),
+            (Method::GET, Scheme::Current.refresh_path(&room)),
+            (Method::POST, "/.well-known/jwks.json".to_owned()),
+            (Method::POST, "/healthz".to_owned()),
+        ];
+        for (method, path) in cases {
+            let resp = app.send_raw(method, &path, Some(&app.api_key), None, "").await;
+            assert_error_shape(resp, StatusCode::METHOD_NOT_ALLOWED).await;
+        }
+    }
+}
+
+backend_test! {
+    async fn client_errors_tell_sdks_not_to_retry(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        let key = Some(app.api_key.as_str());
+        let responses = [
+            app.send_raw(Method::POST, "/v2/rooms", key, Some("application/json"), "[")
+                .await,
+            app.get("/v2/rooms", None).await,
+            app.refresh_token(Scheme::Seed, &room, "garbage").await,
+            app.get("/v2/nope", key).await,
+            app.send_raw(Method::PUT, "/v2/rooms", key, None, "").await,
+            app.send_raw(Method::POST, "/v2/rooms", key, Some("text/plain"), "{}")
+                .await,
+            app.post_json("/v2/rooms", key, &json!({ "max_participants": 99 }))
+                .await,
+        ];
+        for resp in responses {
+            let status = resp.status();
+            assert!(status.is_client_error(), "{status}");
+            let retry = resp
+                .headers()
+                .get("x-should-retry")
+                .map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(retry.as_deref(), Some("false"), "{status}");
+        }
     }
 }

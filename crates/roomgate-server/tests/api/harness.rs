@@ -5,7 +5,7 @@ use reqwest::{header, Method, RequestBuilder, Response, StatusCode};
 use roomgate_server::{auth::ApiKey, AppState, Clock, Config, OffsetClock};
 use roomgate_store::{NewApiKey, Store};
 use serde_json::{json, Value};
-use tempfile::TempDir;
+use roomgate_store::testing::{Backend, TestDatabase};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
@@ -36,7 +36,7 @@ pub struct TestApp {
     pub clock: OffsetClock,
     db_url: String,
     server: Option<Running>,
-    _dir: TempDir,
+    _db: TestDatabase,
 }
 
 async fn start(store: Arc<dyn Store>, clock: &OffsetClock) -> (String, Running) {
@@ -53,9 +53,15 @@ async fn start(store: Arc<dyn Store>, clock: &OffsetClock) -> (String, Running) 
 }
 
 impl TestApp {
+    /// A server on a temporary SQLite file.
     pub async fn spawn() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db_url = format!("sqlite://{}", dir.path().join("roomgate.db").display());
+        Self::spawn_on(Backend::Sqlite).await
+    }
+
+    /// A server on a fresh database of `backend`.
+    pub async fn spawn_on(backend: Backend) -> Self {
+        let db = TestDatabase::new(backend).await;
+        let db_url = db.url().to_owned();
         let store = roomgate_store::connect(&db_url).await.expect("store");
         let clock = OffsetClock::new();
         let (address, server) = start(store.clone(), &clock).await;
@@ -68,7 +74,7 @@ impl TestApp {
             clock,
             db_url,
             server: Some(server),
-            _dir: dir,
+            _db: db,
         };
         let key = app.new_api_key("default").await;
         app.api_key = key.secret;

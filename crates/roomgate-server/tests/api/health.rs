@@ -1,22 +1,25 @@
 //! Liveness and readiness probes, open to anyone.
+use roomgate_store::backend_test;
 use reqwest::StatusCode;
 
 use crate::harness::{json_body, TestApp};
 
-#[tokio::test]
-async fn healthz_is_200_without_a_key() {
-    let app = TestApp::spawn().await;
+backend_test! {
+    async fn healthz_is_200_without_a_key(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
 
-    let body = json_body(app.get("/healthz", None).await, StatusCode::OK).await;
+        let body = json_body(app.get("/healthz", None).await, StatusCode::OK).await;
 
-    assert_eq!(body["status"], "ok");
+        assert_eq!(body["status"], "ok");
+    }
 }
 
-#[tokio::test]
-async fn readyz_is_200_when_the_store_answers() {
-    let app = TestApp::spawn().await;
+backend_test! {
+    async fn readyz_is_200_when_the_store_answers(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
 
-    let body = json_body(app.get("/readyz", None).await, StatusCode::OK).await;
+        let body = json_body(app.get("/readyz", None).await, StatusCode::OK).await;
 
-    assert_eq!(body["status"], "ok");
+        assert_eq!(body["status"], "ok");
+    }
 }

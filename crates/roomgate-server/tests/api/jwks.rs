@@ -1,4 +1,5 @@
 //! `/.well-known/jwks.json`, and minted tokens verified by code that is not roomgate's.
+use roomgate_store::backend_test;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_dalek::{Signature, VerifyingKey};
 use jsonwebtoken::{jwk::JwkSet, Algorithm, DecodingKey, Validation};
@@ -48,114 +49,119 @@ async fn every_kind_of_token(app: &TestApp) -> Vec<String> {
     tokens
 }
 
-#[tokio::test]
-async fn jwks_publishes_only_public_ed25519_keys() {
-    let app = TestApp::spawn().await;
+backend_test! {
+    async fn jwks_publishes_only_public_ed25519_keys(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
 
-    let resp = app.get("/.well-known/jwks.json", None).await;
-    let content_type = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let body = json_body(resp, StatusCode::OK).await;
-
-    assert!(content_type.starts_with("application/json"), "{content_type}");
-    let keys = body["keys"].as_array().expect("keys is an array");
-    assert!(!keys.is_empty());
-    for key in keys {
-        let mut members: Vec<_> = key.as_object().unwrap().keys().cloned().collect();
-        members.sort();
-        assert_eq!(
-            members,
-            ["alg", "crv", "kid", "kty", "use", "x"],
-            "no \"d\": {key}"
-        );
-        assert_eq!(key["kty"], "OKP");
-        assert_eq!(key["crv"], "Ed25519");
-        assert_eq!(key["alg"], "EdDSA");
-        assert_eq!(key["use"], "sig");
-        let x = key["x"].as_str().unwrap();
-        assert_eq!(URL_SAFE_NO_PAD.decode(x).expect("x is base64url").len(), 32);
-        // RFC 7638: the thumbprint hashes the required members in lexicographic order.
-        let input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-        let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(input.as_bytes()));
-        assert_eq!(key["kid"], thumbprint.as_str());
-    }
-}
-
-#[tokio::test]
-async fn tokens_name_a_published_key() {
-    let app = TestApp::spawn().await;
-    let jwks = jwks(&app).await;
-    for token in every_kind_of_token(&app).await {
-        key_for(&jwks, decode(&token).header["kid"].as_str().unwrap());
-    }
-}
-
-#[tokio::test]
-async fn tokens_verify_with_the_jsonwebtoken_crate_against_the_published_jwk() {
-    let app = TestApp::spawn().await;
-    let set: JwkSet = serde_json::from_value(jwks(&app).await).expect("jsonwebtoken reads the JWKS");
-    let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.set_audience(&["telnyx_access_token"]);
-    validation.set_issuer(&["telnyx_access_token"]);
-    validation.set_required_spec_claims(&["exp", "nbf", "iat", "aud", "iss"]);
-    validation.validate_nbf = true;
-
-    for token in every_kind_of_token(&app).await {
-        let kid = jsonwebtoken::decode_header(&token).unwrap().kid.expect("kid");
-        let jwk = set.find(&kid).expect("the token's kid is in the set");
-        let from_jwk = DecodingKey::from_jwk(jwk).unwrap();
-        let checked = jsonwebtoken::decode::<Value>(&token, &from_jwk, &validation).expect("valid");
-        assert_eq!(checked.claims, decode(&token).claims);
-
-        let x = match &jwk.algorithm {
-            jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(okp) => okp.x.clone(),
-            other => panic!("not an OKP key: {other:?}"),
-        };
-        let from_x = DecodingKey::from_ed_components(&x).unwrap();
-        jsonwebtoken::decode::<Value>(&token, &from_x, &validation).expect("valid by x too");
-
-        let tampered = with_claims(&token, |c| c["sub"] = json!("someone"));
-        assert!(jsonwebtoken::decode::<Value>(&tampered, &from_jwk, &validation).is_err());
-    }
-}
-
-#[tokio::test]
-async fn tokens_verify_strictly_with_ed25519_dalek_against_the_published_x() {
-    let app = TestApp::spawn().await;
-    let jwks = jwks(&app).await;
-
-    for token in every_kind_of_token(&app).await {
-        let jwt = decode(&token);
-        let jwk = key_for(&jwks, jwt.header["kid"].as_str().unwrap());
-        let x: [u8; 32] = URL_SAFE_NO_PAD
-            .decode(jwk["x"].as_str().unwrap())
+        let resp = app.get("/.well-known/jwks.json", None).await;
+        let content_type = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
             .unwrap()
-            .try_into()
-            .unwrap();
-        let key = VerifyingKey::from_bytes(&x).expect("a valid point");
-        let signature = Signature::from_slice(&jwt.signature()).expect("64 bytes");
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = json_body(resp, StatusCode::OK).await;
 
-        key.verify_strict(jwt.signing_input().as_bytes(), &signature)
-            .expect("the signature covers header.payload");
-        let tampered = decode(&with_claims(&token, |c| c["sub"] = json!("someone")));
-        assert!(key
-            .verify_strict(tampered.signing_input().as_bytes(), &signature)
-            .is_err());
+        assert!(content_type.starts_with("application/json"), "{content_type}");
+        let keys = body["keys"].as_array().expect("keys is an array");
+        assert!(!keys.is_empty());
+        for key in keys {
+            let mut members: Vec<_> = key.as_object().unwrap().keys().cloned().collect();
+            members.sort();
+            assert_eq!(
+                members,
+                ["alg", "crv", "kid", "kty", "use", "x"],
+                "no \"d\": {key}"
+            );
+            assert_eq!(key["kty"], "OKP");
+            assert_eq!(key["crv"], "Ed25519");
+            assert_eq!(key["alg"], "EdDSA");
+            assert_eq!(key["use"], "sig");
+            let x = key["x"].as_str().unwrap();
+            assert_eq!(URL_SAFE_NO_PAD.decode(x).expect("x is base64url").len(), 32);
+            // RFC 7638: the thumbprint hashes the required members in lexicographic order.
+            let input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+            let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(input.as_bytes()));
+            assert_eq!(key["kid"], thumbprint.as_str());
+        }
     }
 }
 
-#[tokio::test]
-async fn jwks_needs_no_api_key_and_is_stable() {
-    let app = TestApp::spawn().await;
-    let first = jwks(&app).await;
-    app.new_room().await;
+backend_test! {
+    async fn tokens_name_a_published_key(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let jwks = jwks(&app).await;
+        for token in every_kind_of_token(&app).await {
+            key_for(&jwks, decode(&token).header["kid"].as_str().unwrap());
+        }
+    }
+}
 
-    let bogus = app.get("/.well-known/jwks.json", Some("not-a-key")).await;
+backend_test! {
+    async fn tokens_verify_with_the_jsonwebtoken_crate_against_the_published_jwk(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let set: JwkSet = serde_json::from_value(jwks(&app).await).expect("jsonwebtoken reads the JWKS");
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&["telnyx_access_token"]);
+        validation.set_issuer(&["telnyx_access_token"]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "aud", "iss"]);
+        validation.validate_nbf = true;
 
-    assert_eq!(json_body(bogus, StatusCode::OK).await, first);
+        for token in every_kind_of_token(&app).await {
+            let kid = jsonwebtoken::decode_header(&token).unwrap().kid.expect("kid");
+            let jwk = set.find(&kid).expect("the token's kid is in the set");
+            let from_jwk = DecodingKey::from_jwk(jwk).unwrap();
+            let checked = jsonwebtoken::decode::<Value>(&token, &from_jwk, &validation).expect("valid");
+            assert_eq!(checked.claims, decode(&token).claims);
+
+            let x = match &jwk.algorithm {
+                jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(okp) => okp.x.clone(),
+                other => panic!("not an OKP key: {other:?}"),
+            };
+            let from_x = DecodingKey::from_ed_components(&x).unwrap();
+            jsonwebtoken::decode::<Value>(&token, &from_x, &validation).expect("valid by x too");
+
+            let tampered = with_claims(&token, |c| c["sub"] = json!("someone"));
+            assert!(jsonwebtoken::decode::<Value>(&tampered, &from_jwk, &validation).is_err());
+        }
+    }
+}
+
+backend_test! {
+    async fn tokens_verify_strictly_with_ed25519_dalek_against_the_published_x(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let jwks = jwks(&app).await;
+
+        for token in every_kind_of_token(&app).await {
+            let jwt = decode(&token);
+            let jwk = key_for(&jwks, jwt.header["kid"].as_str().unwrap());
+            let x: [u8; 32] = URL_SAFE_NO_PAD
+                .decode(jwk["x"].as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap();
+            let key = VerifyingKey::from_bytes(&x).expect("a valid point");
+            let signature = Signature::from_slice(&jwt.signature()).expect("64 bytes");
+
+            key.verify_strict(jwt.signing_input().as_bytes(), &signature)
+                .expect("the signature covers header.payload");
+            let tampered = decode(&with_claims(&token, |c| c["sub"] = json!("someone")));
+            assert!(key
+                .verify_strict(tampered.signing_input().as_bytes(), &signature)
+                .is_err());
+        }
+    }
+}
+
+backend_test! {
+    async fn jwks_needs_no_api_key_and_is_stable(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let first = jwks(&app).await;
+        app.new_room().await;
+
+        let bogus = app.get("/.well-known/jwks.json", Some("not-a-key")).await;
+
+        assert_eq!(json_body(bogus, StatusCode::OK).await, first);
+    }
 }

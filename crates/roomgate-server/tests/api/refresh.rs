@@ -1,4 +1,5 @@
 //! Refreshing: a new access token for a valid refresh token, under both naming schemes.
+use roomgate_store::backend_test;
 use std::collections::HashSet;
 
 use reqwest::{header, Method, StatusCode};
@@ -45,85 +46,113 @@ async fn refresh_client_token_returns_only_a_new_access_token() {
     refresh_returns_only_a_new_access_token(Scheme::Current).await;
 }
 
-#[tokio::test]
-async fn refresh_tokens_work_across_naming_schemes() {
-    let app = TestApp::spawn().await;
-    let room = app.new_room().await;
-    for (minted_by, refreshed_by) in [(Scheme::Seed, Scheme::Current), (Scheme::Current, Scheme::Seed)] {
-        let minted = app.mint(minted_by, &room, &json!({})).await;
-        let resp = app.refresh_token(refreshed_by, &room, &minted.refresh).await;
-        json_body(resp, StatusCode::CREATED).await;
-    }
-}
-
-#[tokio::test]
-async fn refresh_honours_lifetimes_at_both_edges() {
-    let app = TestApp::spawn().await;
-    let room = app.new_room().await;
-    for scheme in Scheme::BOTH {
-        let minted = app.mint(scheme, &room, &json!({})).await;
-        for ttl in [10, 3600] {
-            let body = json!({ "refresh_token": minted.refresh, scheme.ttl_field(): ttl });
-            let data = json_body(app.refresh(scheme, &room, &body).await, StatusCode::CREATED).await;
-            let data = &data["data"];
-            let token = data[scheme.token_field()].as_str().unwrap();
-            assert_minted(
-                token,
-                data[scheme.expires_field()].as_str().unwrap(),
-                "access",
-                &room,
-                ttl,
-            );
+backend_test! {
+    async fn refresh_tokens_work_across_naming_schemes(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        for (minted_by, refreshed_by) in [(Scheme::Seed, Scheme::Current), (Scheme::Current, Scheme::Seed)] {
+            let minted = app.mint(minted_by, &room, &json!({})).await;
+            let resp = app.refresh_token(refreshed_by, &room, &minted.refresh).await;
+            json_body(resp, StatusCode::CREATED).await;
         }
     }
 }
 
-#[tokio::test]
-async fn refresh_rejects_lifetimes_just_outside_the_bounds() {
-    let app = TestApp::spawn().await;
-    let room = app.new_room().await;
-    for scheme in Scheme::BOTH {
-        let minted = app.mint(scheme, &room, &json!({})).await;
-        let field = scheme.ttl_field();
-        let pointer = format!("/{field}");
-        let cases = [
-            (json!(9), "10033"),
-            (json!(3601), "10033"),
-            (json!("600"), "10026"),
-            (json!(600.5), "10026"),
-        ];
-        for (ttl, code) in cases {
-            let body = json!({ "refresh_token": minted.refresh, field: ttl });
-            let resp = app.refresh(scheme, &room, &body).await;
-            assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, code, Some(&pointer)).await;
+backend_test! {
+    async fn refresh_honours_lifetimes_at_both_edges(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        for scheme in Scheme::BOTH {
+            let minted = app.mint(scheme, &room, &json!({})).await;
+            for ttl in [10, 3600] {
+                let body = json!({ "refresh_token": minted.refresh, scheme.ttl_field(): ttl });
+                let data = json_body(app.refresh(scheme, &room, &body).await, StatusCode::CREATED).await;
+                let data = &data["data"];
+                let token = data[scheme.token_field()].as_str().unwrap();
+                assert_minted(
+                    token,
+                    data[scheme.expires_field()].as_str().unwrap(),
+                    "access",
+                    &room,
+                    ttl,
+                );
+            }
         }
     }
 }
 
-#[tokio::test]
-async fn refresh_without_refresh_token_is_422_10004() {
-    let app = TestApp::spawn().await;
-    let room = app.new_room().await;
-    for scheme in Scheme::BOTH {
-        let path = scheme.refresh_path(&room);
-        let empty = app.send_raw(Method::POST, &path, None, None, "").await;
-        assert_error(
-            empty,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "10004",
-            Some("/refresh_token"),
-        )
-        .await;
-        for body in [
-            json!({}),
-            json!({ "refresh_token": null }),
-            json!({ scheme.ttl_field(): 600 }),
+backend_test! {
+    async fn refresh_rejects_lifetimes_just_outside_the_bounds(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        for scheme in Scheme::BOTH {
+            let minted = app.mint(scheme, &room, &json!({})).await;
+            let field = scheme.ttl_field();
+            let pointer = format!("/{field}");
+            let cases = [
+                (json!(9), "10033"),
+                (json!(3601), "10033"),
+                (json!("600"), "10026"),
+                (json!(600.5), "10026"),
+            ];
+            for (ttl, code) in cases {
+                let body = json!({ "refresh_token": minted.refresh, field: ttl });
+                let resp = app.refresh(scheme, &room, &body).await;
+                assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, code, Some(&pointer)).await;
+            }
+        }
+    }
+}
+
+backend_test! {
+    async fn refresh_without_refresh_token_is_422_10004(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        for scheme in Scheme::BOTH {
+            let path = scheme.refresh_path(&room);
+            let empty = app.send_raw(Method::POST, &path, None, None, "").await;
+            assert_error(
+                empty,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "10004",
+                Some("/refresh_token"),
+            )
+            .await;
+            for body in [
+                json!({}),
+                json!({ "refresh_token": null }),
+                json!({ scheme.ttl_field(): 600 }),
+            ] {
+                let resp = app.refresh(scheme, &room, &body).await;
+                assert_error(
+                    resp,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "10004",
+                    Some("/refresh_token"),
+                )
+                .await;
+            }
+        }
+    }
+}
+
+backend_test! {
+    async fn refresh_token_of_the_wrong_type_is_422_10026(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        for value in [
+            json!(42),
+            json!(["a.b.c"]),
+            json!({ "token": "a.b.c" }),
+            json!(true),
         ] {
-            let resp = app.refresh(scheme, &room, &body).await;
+            let resp = app
+                .refresh(Scheme::Seed, &room, &json!({ "refresh_token": value }))
+                .await;
             assert_error(
                 resp,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "10004",
+                "10026",
                 Some("/refresh_token"),
             )
             .await;
@@ -131,76 +160,56 @@ async fn refresh_without_refresh_token_is_422_10004() {
     }
 }
 
-#[tokio::test]
-async fn refresh_token_of_the_wrong_type_is_422_10026() {
-    let app = TestApp::spawn().await;
-    let room = app.new_room().await;
-    for value in [
-        json!(42),
-        json!(["a.b.c"]),
-        json!({ "token": "a.b.c" }),
-        json!(true),
-    ] {
+backend_test! {
+    async fn refresh_token_is_reusable_until_it_expires(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        let minted = app.mint(Scheme::Current, &room, &json!({})).await;
+
+        let mut jtis = HashSet::new();
+        for _ in 0..3 {
+            let resp = app.refresh_token(Scheme::Current, &room, &minted.refresh).await;
+            let data = json_body(resp, StatusCode::CREATED).await;
+            jtis.insert(decode(data["data"]["token"].as_str().unwrap()).claims["jti"].clone());
+        }
+
+        assert_eq!(jtis.len(), 3);
+    }
+}
+
+backend_test! {
+    async fn refresh_ignores_the_authorization_header(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let body = json!({ "refresh_token": minted.refresh });
+
+        for auth in ["Bearer not-a-key", "Basic dXNlcjpwYXNz", "Bearer", "garbage"] {
+            let resp = app
+                .request(Method::POST, &Scheme::Seed.refresh_path(&room), None)
+                .header(header::AUTHORIZATION, auth)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            json_body(resp, StatusCode::CREATED).await;
+        }
+    }
+}
+
+backend_test! {
+    async fn refresh_token_still_works_one_second_before_it_expires(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let iat = decode(&minted.refresh).int("iat");
+
         let resp = app
-            .refresh(Scheme::Seed, &room, &json!({ "refresh_token": value }))
+            .refresh_at(iat + 3599, Scheme::Seed, &room, &minted.refresh)
             .await;
-        assert_error(
-            resp,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "10026",
-            Some("/refresh_token"),
-        )
-        .await;
+
+        let data: Value = json_body(resp, StatusCode::CREATED).await;
+        let fresh = decode(data["data"]["access_token"].as_str().unwrap());
+        assert_eq!(fresh.int("iat"), iat + 3599, "minted on the server's clock");
     }
-}
-
-#[tokio::test]
-async fn refresh_token_is_reusable_until_it_expires() {
-    let app = TestApp::spawn().await;
-    let room = app.new_room().await;
-    let minted = app.mint(Scheme::Current, &room, &json!({})).await;
-
-    let mut jtis = HashSet::new();
-    for _ in 0..3 {
-        let resp = app.refresh_token(Scheme::Current, &room, &minted.refresh).await;
-        let data = json_body(resp, StatusCode::CREATED).await;
-        jtis.insert(decode(data["data"]["token"].as_str().unwrap()).claims["jti"].clone());
-    }
-
-    assert_eq!(jtis.len(), 3);
-}
-
-#[tokio::test]
-async fn refresh_ignores_the_authorization_header() {
-    let app = TestApp::spawn().await;
-    let room = app.new_room().await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
-    let body = json!({ "refresh_token": minted.refresh });
-
-    for auth in ["Bearer not-a-key", "Basic dXNlcjpwYXNz", "Bearer", "garbage"] {
-        let resp = app
-            .request(Method::POST, &Scheme::Seed.refresh_path(&room), None)
-            .header(header::AUTHORIZATION, auth)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        json_body(resp, StatusCode::CREATED).await;
-    }
-}
-
-#[tokio::test]
-async fn refresh_token_still_works_one_second_before_it_expires() {
-    let app = TestApp::spawn().await;
-    let room = app.new_room().await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
-    let iat = decode(&minted.refresh).int("iat");
-
-    let resp = app
-        .refresh_at(iat + 3599, Scheme::Seed, &room, &minted.refresh)
-        .await;
-
-    let data: Value = json_body(resp, StatusCode::CREATED).await;
-    let fresh = decode(data["data"]["access_token"].as_str().unwrap());
-    assert_eq!(fresh.int("iat"), iat + 3599, "minted on the server's clock");
 }
