@@ -244,7 +244,10 @@ impl IntoResponse for ApiError {
             .into_response();
         let headers = response.headers_mut();
         match &self {
-            Self::TooManyRequests { retry_after_secs, limit } => {
+            Self::TooManyRequests {
+                retry_after_secs,
+                limit,
+            } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
                 headers.insert("x-ratelimit-limit", HeaderValue::from(*limit));
                 headers.insert("x-ratelimit-remaining", HeaderValue::from(0));

@@ -141,6 +141,10 @@ impl FromRequestParts<crate::AppState> for ClientIp {
             value.rsplit(',').next()?.trim().parse().ok()
         });
         let peer = || crate::serving::peer(&parts.extensions).map(|a| a.ip());
-        Ok(Self(from_header.or_else(peer).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into())))
+        Ok(Self(
+            from_header
+                .or_else(peer)
+                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into()),
+        ))
     }
 }

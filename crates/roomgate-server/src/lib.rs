@@ -110,7 +110,15 @@ impl AppState {
         )
         .await?;
         let limits = ratelimit::RateLimits::new(&config.rate_limits);
-        Ok(Self { inner: Arc::new(Inner { store, keys, config, clock, limits }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                keys,
+                config,
+                clock,
+                limits,
+            }),
+        })
     }
 
     /// The store.
@@ -147,9 +155,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             tower::ServiceBuilder::new()
-                .layer(axum::error_handling::HandleErrorLayer::new(|_: axum::BoxError| async {
-                    ApiError::RequestTimeout
-                }))
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    |_: axum::BoxError| async { ApiError::RequestTimeout },
+                ))
                 .timeout(timeout),
         )
         .layer(axum::middleware::from_fn(observability::observe))

@@ -26,7 +26,10 @@ pub struct Rate {
 impl Rate {
     /// `per_second` sustained, `burst` at once; `None` if either is zero (meaning: no limit).
     pub fn new(per_second: u32, burst: u32) -> Option<Self> {
-        Some(Self { per_second: NonZeroU32::new(per_second)?, burst: NonZeroU32::new(burst)? })
+        Some(Self {
+            per_second: NonZeroU32::new(per_second)?,
+            burst: NonZeroU32::new(burst)?,
+        })
     }
 }
 
@@ -37,7 +40,13 @@ impl std::str::FromStr for Rate {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || format!("invalid rate {s:?}: expected e.g. 20/s or 20/s,60");
         let (rate, burst) = s.split_once(',').map_or((s, None), |(r, b)| (r, Some(b)));
-        let per_second: u32 = rate.trim().strip_suffix("/s").ok_or_else(bad)?.trim().parse().map_err(|_| bad())?;
+        let per_second: u32 = rate
+            .trim()
+            .strip_suffix("/s")
+            .ok_or_else(bad)?
+            .trim()
+            .parse()
+            .map_err(|_| bad())?;
         let burst: u32 = match burst {
             Some(b) => b.trim().parse().map_err(|_| bad())?,
             None => per_second,
@@ -90,7 +99,11 @@ impl<K: Hash + Eq + Clone> Keyed<K> {
         let rate = rate?;
         let quota = Quota::per_second(rate.per_second).allow_burst(rate.burst);
         let limiter: DefaultKeyedRateLimiter<K> = RateLimiter::keyed(quota);
-        Some(Self { name, burst: rate.burst.get(), limiter: limiter.with_middleware() })
+        Some(Self {
+            name,
+            burst: rate.burst.get(),
+            limiter: limiter.with_middleware(),
+        })
     }
 
     fn check(&self, key: &K) -> Result<(), ApiError> {
@@ -140,12 +153,18 @@ impl RateLimits {
 
     /// A refresh with the (verified) token `jti`.
     pub fn refresh_with(&self, jti: &str) -> Result<(), ApiError> {
-        self.refresh_per_token.as_ref().map_or(Ok(()), |l| l.check(&jti.to_owned()))
+        self.refresh_per_token
+            .as_ref()
+            .map_or(Ok(()), |l| l.check(&jti.to_owned()))
     }
 
     /// A failed authentication from `ip`: the 401 becomes a 429 once the IP has failed too often.
     pub fn auth_failed_from(&self, ip: IpAddr) -> ApiError {
-        match self.auth_failures_per_ip.as_ref().map_or(Ok(()), |l| l.check(&ip)) {
+        match self
+            .auth_failures_per_ip
+            .as_ref()
+            .map_or(Ok(()), |l| l.check(&ip))
+        {
             Ok(()) => ApiError::Unauthorized,
             Err(limited) => limited,
         }
@@ -199,13 +218,18 @@ mod tests {
             limits.refresh_with("jti-1").unwrap();
         }
         match limits.refresh_with("jti-1") {
-            Err(ApiError::TooManyRequests { retry_after_secs, limit }) => {
+            Err(ApiError::TooManyRequests {
+                retry_after_secs,
+                limit,
+            }) => {
                 assert_eq!(limit, 3);
                 assert!((1..=2).contains(&retry_after_secs), "{retry_after_secs}");
             }
             other => panic!("expected 429, got {other:?}"),
         }
-        limits.refresh_with("jti-2").expect("another token has its own bucket");
+        limits
+            .refresh_with("jti-2")
+            .expect("another token has its own bucket");
     }
 
     #[test]
@@ -217,8 +241,14 @@ mod tests {
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         assert!(matches!(limits.auth_failed_from(ip), ApiError::Unauthorized));
         assert!(matches!(limits.auth_failed_from(ip), ApiError::Unauthorized));
-        assert!(matches!(limits.auth_failed_from(ip), ApiError::TooManyRequests { .. }));
-        assert!(matches!(limits.auth_failed_from("192.0.2.2".parse().unwrap()), ApiError::Unauthorized));
+        assert!(matches!(
+            limits.auth_failed_from(ip),
+            ApiError::TooManyRequests { .. }
+        ));
+        assert!(matches!(
+            limits.auth_failed_from("192.0.2.2".parse().unwrap()),
+            ApiError::Unauthorized
+        ));
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! `roomgate`: run the server and manage its store.
 mod api_keys;
 mod client;
+mod limits;
 mod output;
 mod rooms;
-mod limits;
 mod serve;
 mod signing_keys;
 mod telemetry;

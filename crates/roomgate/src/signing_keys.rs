@@ -33,7 +33,10 @@ pub async fn run(cmd: SigningKeysCommand) -> anyhow::Result<()> {
             let store = roomgate_store::connect(&store.url).await?;
             let records = store.signing_keys().await?;
             let now = now_secs();
-            println!("{:<43}  {:<8}  {:<20}  {:<20}  RETIRES", "KID", "STATE", "CREATED", "SIGNS FROM");
+            println!(
+                "{:<43}  {:<8}  {:<20}  {:<20}  RETIRES",
+                "KID", "STATE", "CREATED", "SIGNS FROM"
+            );
             for (r, state) in records.iter().zip(keys::states(&records, now)) {
                 println!(
                     "{:<43}  {:<8}  {:<20}  {:<20}  {}",
@@ -45,7 +48,11 @@ pub async fn run(cmd: SigningKeysCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        SigningKeysCommand::Rotate { store, master, publish_delay } => {
+        SigningKeysCommand::Rotate {
+            store,
+            master,
+            publish_delay,
+        } => {
             let master = master.load()?;
             let store = roomgate_store::connect(&store.url).await?;
             let now = now_secs();
@@ -53,10 +60,16 @@ pub async fn run(cmd: SigningKeysCommand) -> anyhow::Result<()> {
             let new = keys::rotate(store.as_ref(), master.as_ref(), now, delay, None)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("rotation did not happen"))?;
-            println!("Added signing key {}: published now, signs from {}.", new.kid, timefmt::secs_rfc3339(new.activate_at));
+            println!(
+                "Added signing key {}: published now, signs from {}.",
+                new.kid,
+                timefmt::secs_rfc3339(new.activate_at)
+            );
             println!(
                 "The keys it replaces verify until {}.",
-                timefmt::secs_rfc3339(new.activate_at + keys::MAX_TOKEN_LIFETIME_SECS + keys::RETIRE_LEEWAY_SECS)
+                timefmt::secs_rfc3339(
+                    new.activate_at + keys::MAX_TOKEN_LIFETIME_SECS + keys::RETIRE_LEEWAY_SECS
+                )
             );
         }
     }

@@ -13,7 +13,12 @@ use serde_json::{json, Value};
 const BIN: &str = env!("CARGO_BIN_EXE_roomgate");
 
 fn roomgate(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    Command::new(BIN).args(args).env_clear().envs(env.iter().copied()).output().expect("run roomgate")
+    Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("run roomgate")
 }
 
 struct Served {
@@ -31,7 +36,15 @@ impl Drop for Served {
 async fn serve(database: &str, env: &[(&str, &str)]) -> Result<Served, String> {
     let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", &addr.to_string(), "--database", database, "--key-reload-interval", "100ms"])
+        .args([
+            "serve",
+            "--listen",
+            &addr.to_string(),
+            "--database",
+            database,
+            "--key-reload-interval",
+            "100ms",
+        ])
         .env_clear()
         .envs(env.iter().copied())
         .stdout(Stdio::null())
@@ -46,7 +59,10 @@ async fn serve(database: &str, env: &[(&str, &str)]) -> Result<Served, String> {
             std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
             return Err(format!("{status}: {err}"));
         }
-        if reqwest::get(format!("{base}/readyz")).await.is_ok_and(|r| r.status().is_success()) {
+        if reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return Ok(Served { base, child });
         }
         assert!(Instant::now() < deadline, "server did not become ready");
@@ -57,7 +73,12 @@ async fn serve(database: &str, env: &[(&str, &str)]) -> Result<Served, String> {
 fn api_key(database: &str) -> String {
     let out = roomgate(&["api-keys", "create", "--database", database], &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().last().unwrap().trim().to_owned()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned()
 }
 
 backend_test! {
@@ -128,18 +149,41 @@ async fn a_lost_or_changed_master_key_stops_startup_and_never_makes_a_new_key() 
     let database = format!("sqlite://{}", dir.path().join("roomgate.db").display());
     let master = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     let other = "HxwdHhscGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA=";
-    let first = serve(&database, &[("ROOMGATE_MASTER_KEY", master)]).await.expect("serve with a master key");
-    let jwks_before = reqwest::get(format!("{}/.well-known/jwks.json", first.base)).await.unwrap().text().await.unwrap();
+    let first = serve(&database, &[("ROOMGATE_MASTER_KEY", master)])
+        .await
+        .expect("serve with a master key");
+    let jwks_before = reqwest::get(format!("{}/.well-known/jwks.json", first.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     drop(first);
 
-    let lost = serve(&database, &[]).await.err().expect("refuses to start without the master key");
+    let lost = serve(&database, &[])
+        .await
+        .err()
+        .expect("refuses to start without the master key");
     assert!(lost.contains("ROOMGATE_MASTER_KEY"), "{lost}");
-    let changed = serve(&database, &[("ROOMGATE_MASTER_KEY", other)]).await.err().expect("refuses a changed master key");
+    let changed = serve(&database, &[("ROOMGATE_MASTER_KEY", other)])
+        .await
+        .err()
+        .expect("refuses a changed master key");
     assert!(changed.contains("cannot be decrypted"), "{changed}");
     let rotate = roomgate(&["signing-keys", "rotate", "--database", &database], &[]);
-    assert!(!rotate.status.success(), "no plaintext key is added beside sealed ones");
+    assert!(
+        !rotate.status.success(),
+        "no plaintext key is added beside sealed ones"
+    );
 
-    let again = serve(&database, &[("ROOMGATE_MASTER_KEY", master)]).await.expect("the right key still works");
-    let jwks_after = reqwest::get(format!("{}/.well-known/jwks.json", again.base)).await.unwrap().text().await.unwrap();
+    let again = serve(&database, &[("ROOMGATE_MASTER_KEY", master)])
+        .await
+        .expect("the right key still works");
+    let jwks_after = reqwest::get(format!("{}/.well-known/jwks.json", again.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(jwks_before, jwks_after, "no key was regenerated");
 }

@@ -170,7 +170,11 @@ impl Keys {
             }
         }
         let ring = KeyRing::from_records(&records, master.as_ref(), now)?;
-        Ok(Self { ring: ArcSwap::from_pointee(ring), master, last_miss_reload: Default::default() })
+        Ok(Self {
+            ring: ArcSwap::from_pointee(ring),
+            master,
+            last_miss_reload: Default::default(),
+        })
     }
 
     /// Re-reads the keys from the store and recomputes which one signs at `now`.

@@ -34,6 +34,7 @@ pub fn openapi() -> Document {
             Every error answers with the Telnyx error body, `{\"errors\": [...]}`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
+    servers((url = "/", description = "This server")),
     paths(
         super::rooms::create,
         super::rooms::list,

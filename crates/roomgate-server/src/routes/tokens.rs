@@ -288,10 +288,10 @@ async fn refresh(
         verified = roomgate_token::verify(token, &app.keys().current().public, &validation, now);
     }
     let claims = verified.map_err(|e| {
-            tracing::info!(reason = e.reason(), %room_id, "refresh refused");
-            observability::token_rejected(e.reason());
-            ApiError::Forbidden
-        })?;
+        tracing::info!(reason = e.reason(), %room_id, "refresh refused");
+        observability::token_rejected(e.reason());
+        ApiError::Forbidden
+    })?;
     app.limits().refresh_with(&claims.jti)?;
     if !app.store().room_exists(room_id).await? {
         tracing::info!(reason = "room_deleted", %room_id, "refresh refused");

@@ -1,7 +1,7 @@
 //! API keys: every endpoint but refresh, JWKS and health needs a valid, unrevoked bearer key.
-use roomgate_store::backend_test;
 use reqwest::{header, Method, Response, StatusCode};
 use roomgate_server::Clock;
+use roomgate_store::backend_test;
 use serde_json::json;
 
 use crate::harness::{assert_error, Scheme, TestApp};

@@ -1,6 +1,6 @@
 //! Bad requests of every kind get the Telnyx error body, never a 500.
-use roomgate_store::backend_test;
 use reqwest::{Method, StatusCode};
+use roomgate_store::backend_test;
 use serde_json::json;
 
 use crate::harness::{assert_error, assert_error_shape, Scheme, TestApp};

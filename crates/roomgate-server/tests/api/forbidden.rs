@@ -1,6 +1,6 @@
 //! Refresh refusals: one uniform 403/10010 whatever is wrong with the refresh token.
-use roomgate_store::backend_test;
 use reqwest::{Response, StatusCode};
+use roomgate_store::backend_test;
 use serde_json::{json, Value};
 
 use crate::{

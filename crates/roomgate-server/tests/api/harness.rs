@@ -3,9 +3,9 @@ use std::{sync::Arc, time::Duration};
 
 use reqwest::{header, Method, RequestBuilder, Response, StatusCode};
 use roomgate_server::{auth::ApiKey, AppState, Clock, Config, OffsetClock};
+use roomgate_store::testing::{Backend, TestDatabase};
 use roomgate_store::{NewApiKey, Store};
 use serde_json::{json, Value};
-use roomgate_store::testing::{Backend, TestDatabase};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use uuid::Uuid;

@@ -1,6 +1,6 @@
 //! Liveness and readiness probes, open to anyone.
-use roomgate_store::backend_test;
 use reqwest::StatusCode;
+use roomgate_store::backend_test;
 
 use crate::harness::{json_body, TestApp};
 

@@ -1,6 +1,6 @@
 //! Accounts never see or touch each other's rooms.
-use roomgate_store::backend_test;
 use reqwest::StatusCode;
+use roomgate_store::backend_test;
 use serde_json::json;
 
 use crate::harness::{assert_error, json_body, string, Scheme, TestApp};

@@ -1,9 +1,9 @@
 //! `/.well-known/jwks.json`, and minted tokens verified by code that is not roomgate's.
-use roomgate_store::backend_test;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_dalek::{Signature, VerifyingKey};
 use jsonwebtoken::{jwk::JwkSet, Algorithm, DecodingKey, Validation};
 use reqwest::{header, StatusCode};
+use roomgate_store::backend_test;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

@@ -1,6 +1,6 @@
 //! A restart on the same SQLite file loses nothing: rooms, keys, signing keys.
-use roomgate_store::backend_test;
 use reqwest::StatusCode;
+use roomgate_store::backend_test;
 use serde_json::{json, Value};
 
 use crate::{

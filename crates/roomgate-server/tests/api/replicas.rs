@@ -42,7 +42,10 @@ fn url(base: &str, path: &str) -> String {
 
 /// Settings that make replicas pick up rotations quickly, and no rate limit gets in a load test's way.
 fn fast_config() -> Config {
-    let mut config = Config { key_reload_interval: Duration::from_millis(100), ..Config::default() };
+    let mut config = Config {
+        key_reload_interval: Duration::from_millis(100),
+        ..Config::default()
+    };
     config.rate_limits.refresh_per_token = None;
     config.rate_limits.refresh_per_ip = None;
     config
@@ -65,36 +68,65 @@ async fn api_key(store: &dyn Store) -> (Uuid, String) {
 }
 
 async fn create_room(http: &reqwest::Client, base: &str, key: &str) -> String {
-    let resp = http.post(url(base, "/v2/rooms")).bearer_auth(key).json(&json!({})).send().await.expect("send");
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    resp.json::<Value>().await.expect("json")["data"]["id"].as_str().expect("id").to_owned()
-}
-
-async fn mint(http: &reqwest::Client, base: &str, key: &str, room: &str) -> String {
     let resp = http
-        .post(url(base, &format!("/v2/rooms/{room}/actions/create_access_token")))
+        .post(url(base, "/v2/rooms"))
         .bearer_auth(key)
         .json(&json!({}))
         .send()
         .await
         .expect("send");
     assert_eq!(resp.status(), StatusCode::CREATED);
-    resp.json::<Value>().await.expect("json")["data"]["refresh_token"].as_str().expect("refresh").to_owned()
+    resp.json::<Value>().await.expect("json")["data"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+async fn mint(http: &reqwest::Client, base: &str, key: &str, room: &str) -> String {
+    let resp = http
+        .post(url(
+            base,
+            &format!("/v2/rooms/{room}/actions/create_access_token"),
+        ))
+        .bearer_auth(key)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    resp.json::<Value>().await.expect("json")["data"]["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned()
 }
 
 async fn refresh(http: &reqwest::Client, base: &str, room: &str, token: &str) -> StatusCode {
-    http.post(url(base, &format!("/v2/rooms/{room}/actions/refresh_access_token")))
-        .json(&json!({ "refresh_token": token }))
-        .send()
-        .await
-        .expect("send")
-        .status()
+    http.post(url(
+        base,
+        &format!("/v2/rooms/{room}/actions/refresh_access_token"),
+    ))
+    .json(&json!({ "refresh_token": token }))
+    .send()
+    .await
+    .expect("send")
+    .status()
 }
 
 async fn jwks_kids(http: &reqwest::Client, base: &str) -> Vec<String> {
-    let jwks: Value = http.get(url(base, "/.well-known/jwks.json")).send().await.expect("send").json().await.expect("json");
-    let mut kids: Vec<String> =
-        jwks["keys"].as_array().expect("keys").iter().map(|k| k["kid"].as_str().expect("kid").to_owned()).collect();
+    let jwks: Value = http
+        .get(url(base, "/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let mut kids: Vec<String> = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_owned())
+        .collect();
     kids.sort();
     kids
 }
@@ -239,8 +271,12 @@ backend_test! {
 fn kid_of(token: &str) -> String {
     use base64::Engine;
     let header = token.split('.').next().expect("header");
-    let header: Value =
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("b64")).expect("json");
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .expect("b64"),
+    )
+    .expect("json");
     header["kid"].as_str().expect("kid").to_owned()
 }
 

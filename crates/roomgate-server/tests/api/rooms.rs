@@ -1,7 +1,7 @@
 //! `/v2/rooms`: create, view, update, delete, and unique names.
-use roomgate_store::backend_test;
 use reqwest::StatusCode;
 use roomgate_server::Clock;
+use roomgate_store::backend_test;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
