@@ -13,7 +13,7 @@ use utoipa::{
     openapi::{
         schema::{Schema, SchemaType, Type},
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-        OpenApi as Document, RefOr, Required,
+        Content, OpenApi as Document, Ref, RefOr, Required, Response, ResponseBuilder,
     },
     IntoParams, IntoResponses, Modify, OpenApi, ToSchema,
 };
@@ -56,7 +56,7 @@ pub fn openapi() -> Document {
         GenerateClientTokenRequest, RefreshClientTokenRequest, JoinClientToken, ClientToken,
         Jwks, Jwk, Health,
     )),
-    modifiers(&BearerAuth, &OptionalBodies),
+    modifiers(&BearerAuth, &OptionalBodies, &RequestTimeout),
     security(("bearerAuth" = [])),
     tags(
         (name = "Rooms", description = "Video rooms, owned by the account of the API key that created them."),
@@ -110,6 +110,37 @@ impl Modify for OptionalBodies {
                         body.required = Some(Required::False);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Any route answers 408 (10008) when a request outlasts the server-wide time limit.
+struct RequestTimeout;
+
+impl Modify for RequestTimeout {
+    fn modify(&self, doc: &mut Document) {
+        let timeout: RefOr<Response> = ResponseBuilder::new()
+            .description("The request took longer than the server allows (10008).")
+            .content(
+                "application/json",
+                Content::new(Some(Ref::from_schema_name("Errors"))),
+            )
+            .build()
+            .into();
+        for item in doc.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for op in operations.into_iter().flatten() {
+                op.responses
+                    .responses
+                    .entry("408".into())
+                    .or_insert_with(|| timeout.clone());
             }
         }
     }

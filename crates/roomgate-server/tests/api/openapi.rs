@@ -274,6 +274,8 @@ fn every_route_is_documented_and_every_error_is_a_telnyx_error_body() {
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("a path item") {
             operations.insert(format!("{} {path}", method.to_uppercase()));
+            // The server-wide request time limit applies to every route.
+            assert!(op["responses"].get("408").is_some(), "{method} {path}: 408");
             for (status, response) in op["responses"].as_object().expect("responses") {
                 if status.starts_with('4') || status.starts_with('5') {
                     let schema = json_schema(&doc, response);
