@@ -36,11 +36,12 @@ pub struct TestApp {
     pub clock: OffsetClock,
     db_url: String,
     server: Option<Running>,
+    config: Config,
     _db: TestDatabase,
 }
 
-async fn start(store: Arc<dyn Store>, clock: &OffsetClock) -> (String, Running) {
-    let state = AppState::with_clock(store, Config::default(), Arc::new(clock.clone()))
+async fn start(store: Arc<dyn Store>, clock: &OffsetClock, config: Config) -> (String, Running) {
+    let state = AppState::with_clock(store, config, Arc::new(clock.clone()))
         .await
         .expect("server state");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -60,11 +61,16 @@ impl TestApp {
 
     /// A server on a fresh database of `backend`.
     pub async fn spawn_on(backend: Backend) -> Self {
+        Self::spawn_with(backend, Config::default()).await
+    }
+
+    /// A server with `config` on a fresh database of `backend`.
+    pub async fn spawn_with(backend: Backend, config: Config) -> Self {
         let db = TestDatabase::new(backend).await;
         let db_url = db.url().to_owned();
         let store = roomgate_store::connect(&db_url).await.expect("store");
         let clock = OffsetClock::new();
-        let (address, server) = start(store.clone(), &clock).await;
+        let (address, server) = start(store.clone(), &clock, config.clone()).await;
         let mut app = Self {
             address,
             client: reqwest::Client::new(),
@@ -74,6 +80,7 @@ impl TestApp {
             clock,
             db_url,
             server: Some(server),
+            config,
             _db: db,
         };
         let key = app.new_api_key("default").await;
@@ -115,7 +122,7 @@ impl TestApp {
             .expect("server task")
             .expect("serve returns Ok");
         self.store = roomgate_store::connect(&self.db_url).await.expect("reopen store");
-        let (address, server) = start(self.store.clone(), &self.clock).await;
+        let (address, server) = start(self.store.clone(), &self.clock, self.config.clone()).await;
         self.address = address;
         self.server = Some(server);
         // Pooled connections belong to the old server.

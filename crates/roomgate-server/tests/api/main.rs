@@ -9,6 +9,7 @@ mod health;
 mod isolation;
 mod jwks;
 mod jwt;
+mod limits;
 mod listing;
 mod observability;
 mod openapi;

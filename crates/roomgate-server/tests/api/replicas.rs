@@ -303,3 +303,23 @@ backend_test! {
         assert!(jwks_kids(&http, &b.base).await.contains(&new.kid));
     }
 }
+
+backend_test! {
+    async fn scheduled_rotation_happens_once_between_replicas(backend: Backend) {
+        let db = TestDatabase::new(backend).await;
+        let scheduled = Config { rotate_every: Some(Duration::from_secs(2)), publish_delay: Duration::ZERO, ..fast_config() };
+        let _a = Replica::start(&db, scheduled.clone()).await;
+        let _b = Replica::start(&db, scheduled).await;
+        let store = roomgate_store::connect(db.url()).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while store.signing_keys().await.unwrap().len() < 2 {
+            assert!(std::time::Instant::now() < deadline, "no scheduled rotation within 10 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Both replicas found the key due; the store let exactly one of them rotate.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let keys = store.signing_keys().await.unwrap();
+        assert_eq!(keys.len(), 2, "one rotation, not one per replica");
+        assert!(keys[0].retire_at.is_some(), "the replaced key is scheduled to retire");
+    }
+}

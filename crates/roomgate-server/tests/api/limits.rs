@@ -1,0 +1,245 @@
+//! Rate limits and server limits, over real connections.
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use roomgate_server::{ratelimit::Rate, Config};
+use roomgate_store::testing::Backend;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::harness::{Scheme, TestApp};
+
+/// No limit at all, so each test switches on only the one it is about.
+fn unlimited() -> Config {
+    let mut config = Config::default();
+    config.rate_limits.refresh_per_ip = None;
+    config.rate_limits.refresh_per_token = None;
+    config.rate_limits.auth_failures_per_ip = None;
+    config.rate_limits.per_api_key = None;
+    config
+}
+
+async fn assert_429(resp: reqwest::Response, limit: u32) {
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let h = resp.headers();
+    let retry: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1, "Retry-After {retry}");
+    assert_eq!(h["x-ratelimit-limit"], limit.to_string().as_str());
+    assert_eq!(h["x-ratelimit-remaining"], "0");
+    assert_eq!(h["x-ratelimit-reset"], retry.to_string().as_str());
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "10011");
+}
+
+#[tokio::test]
+async fn refreshes_per_client_ip_are_limited_with_telnyx_headers() {
+    let mut config = unlimited();
+    config.rate_limits.refresh_per_ip = Rate::new(1, 3);
+    let app = TestApp::spawn_with(Backend::Sqlite, config).await;
+    let room = app.new_room().await;
+    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.refresh_token(Scheme::Seed, &room, &minted.refresh)
+                .await
+                .status(),
+            StatusCode::CREATED
+        );
+    }
+    assert_429(
+        app.refresh_token(Scheme::Current, &room, &minted.refresh).await,
+        3,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn refreshes_per_token_count_only_verified_tokens() {
+    let mut config = unlimited();
+    config.rate_limits.refresh_per_token = Rate::new(1, 2);
+    let app = TestApp::spawn_with(Backend::Sqlite, config).await;
+    let room = app.new_room().await;
+    let mine = app.mint(Scheme::Seed, &room, &json!({})).await;
+    // Forged tokens cannot spend a real token's budget: they fail before it is counted.
+    for _ in 0..5 {
+        let forged = format!("{}x", mine.refresh);
+        assert_eq!(
+            app.refresh_token(Scheme::Seed, &room, &forged).await.status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+    for _ in 0..2 {
+        assert_eq!(
+            app.refresh_token(Scheme::Seed, &room, &mine.refresh)
+                .await
+                .status(),
+            StatusCode::CREATED
+        );
+    }
+    assert_429(app.refresh_token(Scheme::Seed, &room, &mine.refresh).await, 2).await;
+    let other = app.mint(Scheme::Seed, &room, &json!({})).await;
+    assert_eq!(
+        app.refresh_token(Scheme::Seed, &room, &other.refresh)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn failed_authentications_per_ip_turn_into_429_but_never_lock_out_a_valid_key() {
+    let mut config = unlimited();
+    config.rate_limits.auth_failures_per_ip = Rate::new(1, 3);
+    let app = TestApp::spawn_with(Backend::Sqlite, config).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.get("/v2/rooms", Some("rg_wrong")).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_429(app.get("/v2/rooms", Some("rg_wrong")).await, 3).await;
+    assert_429(app.get("/v2/rooms", None).await, 3).await;
+    // The legitimate key still works: only failures are counted.
+    assert_eq!(
+        app.get("/v2/rooms", Some(&app.api_key)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn authenticated_requests_are_limited_per_api_key() {
+    let mut config = unlimited();
+    config.rate_limits.per_api_key = Rate::new(1, 2);
+    let app = TestApp::spawn_with(Backend::Sqlite, config).await;
+    let other = app.new_api_key("default").await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.get("/v2/rooms", Some(&app.api_key)).await.status(),
+            StatusCode::OK
+        );
+    }
+    assert_429(app.get("/v2/rooms", Some(&app.api_key)).await, 2).await;
+    assert_eq!(
+        app.get("/v2/rooms", Some(&other.secret)).await.status(),
+        StatusCode::OK,
+        "another key is unaffected"
+    );
+}
+
+#[tokio::test]
+async fn the_client_ip_comes_from_the_trusted_proxy_header_only_when_configured() {
+    let mut config = unlimited();
+    config.rate_limits.refresh_per_ip = Rate::new(1, 1);
+    config.client_ip_header = Some("x-forwarded-for".parse().unwrap());
+    let app = TestApp::spawn_with(Backend::Sqlite, config).await;
+    let room = app.new_room().await;
+    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let path = Scheme::Seed.refresh_path(&room);
+    let from = |ip: &str| {
+        app.client
+            .post(app.url(&path))
+            .header("x-forwarded-for", format!("203.0.113.9, {ip}"))
+            .json(&json!({ "refresh_token": minted.refresh }))
+            .send()
+    };
+    assert_eq!(from("198.51.100.1").await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(
+        from("198.51.100.1").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        from("198.51.100.2").await.unwrap().status(),
+        StatusCode::CREATED,
+        "a different client"
+    );
+}
+
+#[tokio::test]
+async fn oversized_request_heads_are_refused_with_431() {
+    let app = TestApp::spawn_with(Backend::Sqlite, unlimited()).await;
+    let resp = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-filler", "a".repeat(20_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+}
+
+fn host_port(app: &TestApp) -> String {
+    app.address.trim_start_matches("http://").to_owned()
+}
+
+#[tokio::test]
+async fn a_client_that_sends_its_headers_too_slowly_is_disconnected() {
+    let mut config = unlimited();
+    config.limits.header_read_timeout = Duration::from_millis(300);
+    let app = TestApp::spawn_with(Backend::Sqlite, config).await;
+    let mut conn = tokio::net::TcpStream::connect(host_port(&app)).await.unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap(); // never finishes the head
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok(),
+        "the server closes the connection instead of waiting forever"
+    );
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_closed_and_served_again_once_one_ends() {
+    let mut config = unlimited();
+    config.limits.max_connections = 2;
+    let app = TestApp::spawn_with(Backend::Sqlite, config).await;
+    let (mut a, mut b) = (
+        tokio::net::TcpStream::connect(host_port(&app)).await.unwrap(),
+        tokio::net::TcpStream::connect(host_port(&app)).await.unwrap(),
+    );
+    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    for conn in [&mut a, &mut b] {
+        conn.write_all(request).await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    }
+    let mut third = tokio::net::TcpStream::connect(host_port(&app)).await.unwrap();
+    let _ = third.write_all(request).await;
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut buf))
+        .await
+        .expect("closed");
+    assert!(buf.is_empty(), "the third connection is closed unanswered");
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_gets_408() {
+    let mut config = unlimited();
+    config.limits.request_timeout = Duration::from_millis(200);
+    let app = TestApp::spawn_with(Backend::Sqlite, config).await;
+    // A body that never completes keeps the handler waiting past the limit.
+    let mut conn = tokio::net::TcpStream::connect(host_port(&app)).await.unwrap();
+    let head = format!(
+        "POST /v2/rooms HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\n\r\n{{",
+        app.api_key
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+        .await
+        .expect("answered")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("10008"), "{text}");
+}
