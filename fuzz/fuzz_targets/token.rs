@@ -1,0 +1,28 @@
+//! The token parser and verifier on arbitrary input: `decode_unverified` and `verify` must return an error,
+//! never panic, and `verify` must only accept what the fixed key really signed.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use roomgate_token::{decode_unverified, verify, KeySet, SigningKey, TokenKind, Validation};
+
+/// The key the seed corpus was signed with (see README.md).
+const SEED: [u8; 32] = [7; 32];
+/// Within the lifetime of the seed tokens.
+const NOW: i64 = 1_800_000_000;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(token) = std::str::from_utf8(data) else { return };
+    let _ = decode_unverified(token);
+    let signer = SigningKey::from_seed(&SEED);
+    let keys = KeySet::new([signer.verification_key()]);
+    for kind in [TokenKind::Access, TokenKind::Refresh] {
+        for now in [0, NOW, i64::MAX] {
+            if let Ok(claims) = verify(token, &keys, &Validation::new(kind), now) {
+                // Whatever verifies decodes, and its claims pass the checks verify applied.
+                assert!(decode_unverified(token).is_ok());
+                assert_eq!(claims.typ, kind);
+                assert!(now < claims.exp);
+            }
+        }
+    }
+});
