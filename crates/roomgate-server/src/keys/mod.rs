@@ -243,18 +243,16 @@ pub async fn rotate(
     publish_delay_secs: i64,
     unless_created_since: Option<i64>,
 ) -> Result<Option<SigningKeyRecord>, KeyError> {
+    let existing = store.signing_keys().await?;
     if master.is_none() {
         // Never mix: a plaintext key beside sealed ones would silently undo encryption at rest.
-        if let Some(sealed) = store
-            .signing_keys()
-            .await?
-            .into_iter()
-            .find(|r| sealing::is_sealed(&r.private_key))
-        {
-            return Err(SealError::MasterKeyMissing(sealed.kid).into());
+        if let Some(sealed) = existing.iter().find(|r| sealing::is_sealed(&r.private_key)) {
+            return Err(SealError::MasterKeyMissing(sealed.kid.clone()).into());
         }
     }
-    let activate_at = now + publish_delay_secs.max(0);
+    // Strictly after every key already scheduled, so the newest rotation always wins, even within one second.
+    let latest = existing.iter().map(|r| r.activate_at).max().unwrap_or(i64::MIN);
+    let activate_at = (now + publish_delay_secs.max(0)).max(latest.saturating_add(1));
     let record = new_record(&SigningKey::generate(), master, now, activate_at);
     let retire_others_at = activate_at + MAX_TOKEN_LIFETIME_SECS + RETIRE_LEEWAY_SECS;
     let rotated = store

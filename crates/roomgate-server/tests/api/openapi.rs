@@ -1,5 +1,6 @@
 //! The generated OpenAPI document: served as generated, complete, and faithful to Telnyx's published one where
 //! the seed endpoints are concerned (`shared/reference/telnyx-rooms-openapi-excerpt.yaml`).
+use roomgate_store::backend_test;
 use std::collections::BTreeSet;
 
 use reqwest::{header, StatusCode};
@@ -350,46 +351,48 @@ fn request_bounds_and_defaults_are_the_server_s() {
     assert_eq!(bounds(&size["schema"]), (1.into(), 250.into(), 20.into()));
 }
 
-#[tokio::test]
-async fn the_served_document_is_the_generated_one() {
-    let app = TestApp::spawn().await;
+backend_test! {
+    async fn the_served_document_is_the_generated_one(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
 
-    let resp = app.get("/v2/openapi.json", None).await;
-    let content_type = resp.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
-    let served = json_body(resp, StatusCode::OK).await;
+        let resp = app.get("/v2/openapi.json", None).await;
+        let content_type = resp.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
+        let served = json_body(resp, StatusCode::OK).await;
 
-    assert_eq!(content_type, "application/json");
-    assert_eq!(served, ours());
+        assert_eq!(content_type, "application/json");
+        assert_eq!(served, ours());
+    }
 }
 
-#[tokio::test]
-async fn docs_page_and_its_assets_come_from_the_server() {
-    let app = TestApp::spawn().await;
+backend_test! {
+    async fn docs_page_and_its_assets_come_from_the_server(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
 
-    let page = app.get("/docs/", None).await;
-    assert_eq!(page.status(), StatusCode::OK);
-    let html = page.text().await.unwrap();
-    assert!(html.contains("swagger-ui"), "{html}");
-    // Every script and stylesheet is the server's own: nothing is fetched from elsewhere.
-    for absolute in ["http://", "https://", "//cdn", "unpkg", "jsdelivr"] {
-        assert!(!html.contains(&format!("src=\"{absolute}")), "{html}");
-        assert!(!html.contains(&format!("href=\"{absolute}")), "{html}");
+        let page = app.get("/docs/", None).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("swagger-ui"), "{html}");
+        // Every script and stylesheet is the server's own: nothing is fetched from elsewhere.
+        for absolute in ["http://", "https://", "//cdn", "unpkg", "jsdelivr"] {
+            assert!(!html.contains(&format!("src=\"{absolute}")), "{html}");
+            assert!(!html.contains(&format!("href=\"{absolute}")), "{html}");
+        }
+        let init = app
+            .get("/docs/swagger-initializer.js", None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(init.contains("/v2/openapi.json"), "{init}");
+        for asset in ["swagger-ui-bundle.js", "swagger-ui.css"] {
+            let resp = app.get(&format!("/docs/{asset}"), None).await;
+            assert_eq!(resp.status(), StatusCode::OK, "{asset}");
+            assert!(
+                resp.bytes().await.unwrap().len() > 10_000,
+                "{asset} is the real thing"
+            );
+        }
+        let bare = app.client.get(app.url("/docs")).send().await.unwrap();
+        assert_eq!(bare.status(), StatusCode::OK, "/docs redirects to /docs/");
     }
-    let init = app
-        .get("/docs/swagger-initializer.js", None)
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(init.contains("/v2/openapi.json"), "{init}");
-    for asset in ["swagger-ui-bundle.js", "swagger-ui.css"] {
-        let resp = app.get(&format!("/docs/{asset}"), None).await;
-        assert_eq!(resp.status(), StatusCode::OK, "{asset}");
-        assert!(
-            resp.bytes().await.unwrap().len() > 10_000,
-            "{asset} is the real thing"
-        );
-    }
-    let bare = app.client.get(app.url("/docs")).send().await.unwrap();
-    assert_eq!(bare.status(), StatusCode::OK, "/docs redirects to /docs/");
 }

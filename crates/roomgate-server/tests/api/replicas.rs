@@ -295,9 +295,16 @@ backend_test! {
         let (_, key) = api_key(store.as_ref()).await;
         let room = create_room(&http, &a.base, &key).await;
         let new = roomgate_server::keys::rotate(store.as_ref(), None, now(), 0, None).await.unwrap().expect("rotated");
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        let token = mint(&http, &a.base, &key, &room).await;
-        assert_eq!(kid_of(&token), new.kid, "A signs with the new key");
+        // A re-reads its keys every 100 ms; wait (boundedly) until it signs with the new one.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let token = loop {
+            let token = mint(&http, &a.base, &key, &room).await;
+            if kid_of(&token) == new.kid {
+                break token;
+            }
+            assert!(std::time::Instant::now() < deadline, "A never signed with the new key");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
         assert!(!jwks_kids(&http, &b.base).await.contains(&new.kid), "B has not re-read its keys");
         assert_eq!(refresh(&http, &b.base, &room, &token).await, StatusCode::CREATED);
         assert!(jwks_kids(&http, &b.base).await.contains(&new.kid));
