@@ -73,8 +73,13 @@ fn command(program: &Path, args: &[&str], cpus: Option<&str>) -> Command {
     cmd
 }
 
-/// Starts `bin serve` on a fresh SQLite store in a temporary directory; returns it and a new API key.
-pub async fn roomgate(bin: &Path, cpus: Option<&str>) -> anyhow::Result<(Server, String)> {
+/// Starts `bin serve` on `database`, or on a fresh SQLite store in a temporary directory; returns it and a new
+/// API key.
+pub async fn roomgate(
+    bin: &Path,
+    database: Option<&str>,
+    cpus: Option<&str>,
+) -> anyhow::Result<(Server, String)> {
     if !bin.is_file() {
         bail!(
             "{} does not exist: build it with `cargo build --release -p roomgate` or pass --roomgate-bin",
@@ -82,7 +87,10 @@ pub async fn roomgate(bin: &Path, cpus: Option<&str>) -> anyhow::Result<(Server,
         );
     }
     let dir = tempfile::tempdir()?;
-    let db = format!("sqlite://{}", dir.path().join("roomgate.db").display());
+    let db = match database {
+        Some(url) => url.to_owned(),
+        None => format!("sqlite://{}", dir.path().join("roomgate.db").display()),
+    };
     let out = Command::new(bin)
         .args([
             "api-keys",
@@ -112,8 +120,18 @@ pub async fn roomgate(bin: &Path, cpus: Option<&str>) -> anyhow::Result<(Server,
     let log = dir.path().join("server.log");
     let listen = addr.to_string();
     let mut cmd = command(bin, &["serve", "--listen", &listen, "--database", &db], cpus);
-    cmd.env("RUST_LOG", "warn")
-        .stdout(std::fs::File::create(&log)?)
+    cmd.env("RUST_LOG", "warn");
+    // The per-client rate limits would answer one load generator with 429s: set them out of reach, so that
+    // the limiter still runs (and costs what it costs) but never refuses. A binary without them ignores these.
+    for var in [
+        "ROOMGATE_RATE_REFRESH_PER_IP",
+        "ROOMGATE_RATE_REFRESH_PER_TOKEN",
+        "ROOMGATE_RATE_AUTH_FAILURES_PER_IP",
+        "ROOMGATE_RATE_PER_API_KEY",
+    ] {
+        cmd.env(var, "1000000000/s,1000000000");
+    }
+    cmd.stdout(std::fs::File::create(&log)?)
         .stderr(std::fs::File::create(dir.path().join("server.err"))?);
     let child = cmd
         .spawn()

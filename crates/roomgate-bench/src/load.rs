@@ -81,6 +81,8 @@ pub struct Outcome {
     pub window: Duration,
     /// Server CPU time in the window, when the server's processes are known.
     pub server_cpu: Option<Duration>,
+    /// The database server's CPU time in the window, when it is measured (PostgreSQL).
+    pub store_cpu: Option<Duration>,
 }
 
 impl Outcome {
@@ -92,6 +94,12 @@ impl Outcome {
     /// Server CPU time per successful request.
     pub fn cpu_per_request(&self) -> Option<Duration> {
         let cpu = self.server_cpu?;
+        (self.ok > 0).then(|| cpu.div_f64(self.ok as f64))
+    }
+
+    /// Database server CPU time per successful request.
+    pub fn store_cpu_per_request(&self) -> Option<Duration> {
+        let cpu = self.store_cpu?;
         (self.ok > 0).then(|| cpu.div_f64(self.ok as f64))
     }
 
@@ -252,6 +260,7 @@ pub async fn run(
     plan: &Plan,
     settings: Settings,
     server: Option<&Processes>,
+    store_comm: Option<&str>,
 ) -> anyhow::Result<Outcome> {
     let plan = Arc::new(plan.clone());
     let start = Instant::now();
@@ -278,8 +287,12 @@ pub async fn run(
         .collect();
     tokio::time::sleep_until(measure_from.into()).await;
     let cpu_before = server.map(Processes::cpu);
+    // Taken after the warm-up, when the pool's database connections (one backend process each) exist.
+    let store = store_comm.map(|comm| Processes::named(comm, crate::procstat::clock_ticks_per_sec()));
+    let store_before = store.as_ref().map(Processes::cpu);
     tokio::time::sleep_until(end.into()).await;
     let cpu_after = server.map(Processes::cpu);
+    let store_after = store.as_ref().map(Processes::cpu);
     let mut total = Counts {
         ok: 0,
         errors: 0,
@@ -302,5 +315,6 @@ pub async fn run(
         latency: total.latency,
         window: settings.duration,
         server_cpu: cpu_before.zip(cpu_after).map(|(b, a)| a.saturating_sub(b)),
+        store_cpu: store_before.zip(store_after).map(|(b, a)| a.saturating_sub(b)),
     })
 }

@@ -48,6 +48,10 @@ struct Args {
     /// The roomgate binary to start (build it with `cargo build --release -p roomgate`).
     #[arg(long, default_value = "target/release/roomgate")]
     roomgate_bin: PathBuf,
+    /// Start roomgate on this database instead of a fresh SQLite file (e.g. postgres://postgres@127.0.0.1/bench;
+    /// its local `postgres` processes' CPU is then reported too).
+    #[arg(long)]
+    database: Option<String>,
     /// Benchmark a running server instead (http://127.0.0.1:PORT; loopback only).
     #[arg(long, requires = "api_key")]
     url: Option<String>,
@@ -243,7 +247,12 @@ async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
             )
         }
         None => {
-            let (server, key) = launch::roomgate(&args.roomgate_bin, args.server_cpus.as_deref()).await?;
+            let (server, key) = launch::roomgate(
+                &args.roomgate_bin,
+                args.database.as_deref(),
+                args.server_cpus.as_deref(),
+            )
+            .await?;
             let target = Target::prepare(server.addr, key, Some(server.pid), true).await;
             match target {
                 Ok(t) => (Some(server), t),
@@ -252,13 +261,18 @@ async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
         }
     };
     let procs = target.processes.as_ref();
+    let on_postgres = args
+        .database
+        .as_deref()
+        .is_some_and(|d| d.starts_with("postgres"));
+    let store = on_postgres.then_some("postgres");
     if let Some(p) = procs {
         // Let the allocator and the runtime settle after setup before calling it idle.
         tokio::time::sleep(Duration::from_millis(500)).await;
         report.idle_rss = Some(p.rss());
     }
     println!("\n== roomgate at http://{} ==", target.addr);
-    let create = load::run(target.addr, &target.create_plan(), closed, procs).await?;
+    let create = load::run(target.addr, &target.create_plan(), closed, procs, store).await?;
     report.row(
         "roomgate",
         "create_access_token",
@@ -266,7 +280,7 @@ async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
         &create,
         report.create_cost(),
     );
-    let refresh = load::run(target.addr, &target.refresh_plan(), closed, procs).await?;
+    let refresh = load::run(target.addr, &target.refresh_plan(), closed, procs, store).await?;
     report.row(
         "roomgate",
         "refresh_access_token",
@@ -274,7 +288,7 @@ async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
         &refresh,
         report.refresh_cost(),
     );
-    let rooms = load::run(target.addr, &rooms_plan(&target.key), closed, procs).await?;
+    let rooms = load::run(target.addr, &rooms_plan(&target.key), closed, procs, store).await?;
     report.row("roomgate", "POST /v2/rooms", &closed, &rooms, None);
 
     for (name, max, plan) in [
@@ -285,7 +299,7 @@ async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
             pace: Pace::Open(max / 2.0),
             ..closed
         };
-        let out = load::run(target.addr, &plan, half, procs).await?;
+        let out = load::run(target.addr, &plan, half, procs, store).await?;
         let label = format!("{name} @ {:.0}/s", max / 2.0);
         let cost = if name.starts_with("create") {
             report.create_cost()
@@ -301,7 +315,7 @@ async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
         duration: args.rss_duration,
         ..closed
     };
-    let memory_run = load::run(target.addr, &target.create_plan(), many, procs).await?;
+    let memory_run = load::run(target.addr, &target.create_plan(), many, procs, store).await?;
     report.row(
         "roomgate",
         "create_access_token",
@@ -338,7 +352,7 @@ async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
             peer_procs.map_or(0, Processes::len),
             peer.addr
         );
-        let p_create = load::run(peer.addr, &peer_target.create_plan(), closed, peer_procs).await?;
+        let p_create = load::run(peer.addr, &peer_target.create_plan(), closed, peer_procs, None).await?;
         report.row(
             "peer",
             "create_access_token",
@@ -346,7 +360,7 @@ async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
             &p_create,
             report.create_cost(),
         );
-        let p_refresh = load::run(peer.addr, &peer_target.refresh_plan(), closed, peer_procs).await?;
+        let p_refresh = load::run(peer.addr, &peer_target.refresh_plan(), closed, peer_procs, None).await?;
         report.row(
             "peer",
             "refresh_access_token",

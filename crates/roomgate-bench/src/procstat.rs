@@ -53,6 +53,23 @@ impl Processes {
         Self { pids, ticks_per_sec }
     }
 
+    /// Every process whose command name is `comm` (e.g. `postgres`: the server and its backends).
+    pub fn named(comm: &str, ticks_per_sec: u64) -> Self {
+        let mut pids = Vec::new();
+        if let Ok(dir) = fs::read_dir("/proc") {
+            for entry in dir.flatten() {
+                let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                    continue;
+                };
+                let name = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                if name.trim() == comm {
+                    pids.push(pid);
+                }
+            }
+        }
+        Self { pids, ticks_per_sec }
+    }
+
     /// How many processes are counted.
     pub fn len(&self) -> usize {
         self.pids.len()
