@@ -193,6 +193,18 @@ impl Report {
                     p_refresh.rate(),
                     refresh.rate() / p_refresh.rate().max(1e-9)
                 );
+                if let (Some(ours), Some(theirs)) = (create.cpu_per_request(), p_create.cpu_per_request()) {
+                    println!(
+                        "        CPU per create: the peer spends {:.2}x roomgate's (robust to other load on the machine)",
+                        theirs.as_secs_f64() / ours.as_secs_f64()
+                    );
+                }
+                if let (Some(ours), Some(theirs)) = (refresh.cpu_per_request(), p_refresh.cpu_per_request()) {
+                    println!(
+                        "        CPU per refresh: the peer spends {:.2}x roomgate's",
+                        theirs.as_secs_f64() / ours.as_secs_f64()
+                    );
+                }
                 if let Some(rss) = self.peer_rss {
                     println!(
                         "        the peer's peak RSS, all processes: {:.1} MiB",
