@@ -39,7 +39,7 @@ pub use claims::{Claims, Grant, TokenKind, GRANTS_VERSION, JOIN_ACTION, ROOM_RES
 pub use error::TokenError;
 pub use jwk::{Jwk, Jwks};
 pub use keys::{KeySet, SigningKey, VerificationKey};
-pub use verify::{decode_unverified, verify, Validation};
+pub use verify::{decode_unverified, verify, Validation, ISSUER_SKEW_SECS};
 
 /// Default `iss` claim, as in Telnyx's tokens.
 pub const DEFAULT_ISSUER: &str = "telnyx_access_token";

@@ -5,6 +5,10 @@ use uuid::Uuid;
 
 use crate::{b64, json, jws, Claims, KeySet, TokenError, TokenKind, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 
+/// How far `iat` may be ahead of the latest acceptable `nbf`: the second by which minted tokens' `nbf` precedes
+/// their `iat`, so a token is valid from its `nbf` whatever the leeway.
+pub const ISSUER_SKEW_SECS: i64 = 1;
+
 /// What a token must satisfy besides its signature.
 #[derive(Clone, Debug)]
 pub struct Validation {
@@ -16,7 +20,8 @@ pub struct Validation {
     pub kind: TokenKind,
     /// If set, the token must grant joining this room.
     pub room_id: Option<Uuid>,
-    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (negative counts as 0).
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (negative counts as 0); `iat` may be
+    /// [`ISSUER_SKEW_SECS`] further ahead.
     pub leeway_secs: i64,
 }
 
@@ -75,7 +80,9 @@ impl Validation {
             return Err(TokenError::Expired);
         }
         let latest_start = now.saturating_add(leeway);
-        if claims.nbf > latest_start || claims.iat > latest_start {
+        // `iat` may lead by ISSUER_SKEW_SECS more: minted tokens are valid from nbf = iat - 1 (Telnyx's shape),
+        // and that second must not be taken back by the `iat` check.
+        if claims.nbf > latest_start || claims.iat > latest_start.saturating_add(ISSUER_SKEW_SECS) {
             return Err(TokenError::NotYetValid);
         }
         if let Some(room) = self.room_id {
@@ -199,9 +206,10 @@ mod tests {
             Err(TokenError::WrongRoom)
         );
 
-        // nbf = NOW - 1 and iat = NOW: a second early is only fine with leeway.
-        assert_eq!(v.check(&c, NOW - 1), Err(TokenError::NotYetValid));
-        assert_eq!(v.clone().leeway(1).check(&c, NOW - 1), Ok(()));
+        // nbf = NOW - 1 and iat = NOW: valid from nbf, a second before iat, without leeway; not a second earlier.
+        assert_eq!(v.check(&c, NOW - 1), Ok(()));
+        assert_eq!(v.check(&c, NOW - 2), Err(TokenError::NotYetValid));
+        assert_eq!(v.clone().leeway(1).check(&c, NOW - 2), Ok(()));
         let mut future = c.clone();
         future.nbf = NOW + 30;
         future.iat = NOW;
@@ -211,9 +219,13 @@ mod tests {
             v.clone().leeway(29).check(&future, NOW),
             Err(TokenError::NotYetValid)
         );
+        // iat may lead nbf's bound by ISSUER_SKEW_SECS, no more.
         let mut iat_future = c.clone();
-        iat_future.iat = NOW + 1;
+        iat_future.iat = NOW + ISSUER_SKEW_SECS;
+        assert_eq!(v.check(&iat_future, NOW), Ok(()));
+        iat_future.iat = NOW + ISSUER_SKEW_SECS + 1;
         assert_eq!(v.check(&iat_future, NOW), Err(TokenError::NotYetValid));
+        assert_eq!(v.clone().leeway(1).check(&iat_future, NOW), Ok(()));
 
         let mut huge = c.clone();
         huge.exp = i64::MAX;

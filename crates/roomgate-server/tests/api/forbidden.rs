@@ -215,16 +215,23 @@ backend_test! {
 }
 
 #[tokio::test]
-#[ignore = "BUG: a refresh token is refused during the second nbf..iat although its nbf (= iat - 1) allows it: \
-            roomgate-token verify.rs rejects iat > now with no leeway (clock skew between replicas)"]
-async fn refresh_token_is_valid_from_its_not_before_time() {
+async fn refresh_token_is_valid_from_its_not_before_time_and_not_before() {
     let app = TestApp::spawn().await;
     let (room, minted) = room_with_tokens(&app).await;
     let nbf = decode(&minted.refresh).int("nbf");
+    assert_eq!(
+        nbf,
+        decode(&minted.refresh).int("iat") - 1,
+        "Telnyx's shape: valid a second before issue"
+    );
 
     let at_nbf = app.refresh_at(nbf, Scheme::Seed, &room, &minted.refresh).await;
+    let before_nbf = app
+        .refresh_at(nbf - 1, Scheme::Seed, &room, &minted.refresh)
+        .await;
 
     assert_eq!(at_nbf.status(), StatusCode::CREATED);
+    assert_forbidden(before_nbf).await;
 }
 
 backend_test! {

@@ -189,13 +189,13 @@ async fn token_from_the_future_beyond_leeway_is_refused() {
     let app = Roomgate::start().await;
     let minted = app.mint().await;
     let verifier = Verifier::from_jwks_url(&app.jwks_url()).expect("verifier");
-    // nbf = iat - 1 and iat is the minting second: a verifier clock 30 s behind is tolerated, 31 s is not.
+    // nbf = iat - 1 and the leeway is 30 s: valid from nbf - 30 = iat - 31 on the verifier's clock, not before.
     let (token, room) = (&minted.access, app.room);
     assert!(verifier
-        .verify_access_token(token, room, minted.iat - 30)
+        .verify_access_token(token, room, minted.iat - 31)
         .await
         .is_ok());
-    let err = verifier.verify_access_token(token, room, minted.iat - 31).await;
+    let err = verifier.verify_access_token(token, room, minted.iat - 32).await;
     assert_eq!(token_error(err), TokenError::NotYetValid);
 }
 
