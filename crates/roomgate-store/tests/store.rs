@@ -145,7 +145,9 @@ backend_test! {
         let other = store.ensure_account("b", 1).await.unwrap();
         assert!(matches!(store.update_room(other, r.id, &patch, 11).await, Err(StoreError::NotFound)));
         assert!(matches!(store.delete_room(other, r.id).await, Err(StoreError::NotFound)));
+        assert!(store.room_exists(r.id).await.unwrap());
         store.delete_room(a, r.id).await.unwrap();
+        assert!(!store.room_exists(r.id).await.unwrap());
         assert!(matches!(store.get_room(a, r.id).await, Err(StoreError::NotFound)));
         assert!(matches!(store.delete_room(a, r.id).await, Err(StoreError::NotFound)));
     }
@@ -213,4 +215,62 @@ backend_test! {
         let shown = format!("{loaded:?}");
         assert!(!shown.contains("171") && !shown.to_lowercase().contains("abab"), "{shown}");
     }
+}
+
+backend_test! {
+    /// Another process on the same database (the CLI beside a running server, or another replica) revokes a key
+    /// and deletes a room: the hot-path reads of this one see both at once, and see new keys and rooms too.
+    async fn hot_path_reads_see_writes_made_through_another_store_at_once(backend: Backend) {
+        let (db, server) = open(backend).await;
+        let cli = connect(db.url()).await.expect("a second store on the same database");
+        let a = cli.ensure_account("a", 1).await.unwrap();
+        let k = key(a, [5; 32]);
+        let r = room(a, None, 1);
+        // Warm the reading side first, so it holds open connections from before the writes.
+        assert_eq!(server.authenticate(&[5; 32]).await.unwrap(), None);
+        assert!(!server.room_exists(r.id).await.unwrap());
+
+        cli.insert_api_key(&k).await.unwrap();
+        cli.insert_room(&r).await.unwrap();
+        assert!(server.authenticate(&[5; 32]).await.unwrap().is_some());
+        assert_eq!(server.authorize_room(&[5; 32], r.id).await.unwrap().map(|(_, found)| found), Some(true));
+        assert!(server.room_exists(r.id).await.unwrap());
+
+        cli.delete_room(a, r.id).await.unwrap();
+        cli.revoke_api_key(k.id, 2).await.unwrap();
+        assert!(!server.room_exists(r.id).await.unwrap());
+        assert_eq!(server.authorize_room(&[5; 32], r.id).await.unwrap(), None);
+        assert_eq!(server.authenticate(&[5; 32]).await.unwrap(), None);
+    }
+}
+
+backend_test! {
+    /// The hot-path reads from many tasks at once (more than the idle connections kept) all answer right.
+    async fn concurrent_hot_path_reads_all_answer(backend: Backend) {
+        let (_db, store) = open(backend).await;
+        let a = store.ensure_account("a", 1).await.unwrap();
+        store.insert_api_key(&key(a, [6; 32])).await.unwrap();
+        let r = room(a, None, 1);
+        store.insert_room(&r).await.unwrap();
+        let reads = (0..64).map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let room = if i % 2 == 0 { r.id } else { Uuid::new_v4() };
+                let found = store.authorize_room(&[6; 32], room).await.unwrap().map(|(_, found)| found);
+                (found, store.room_exists(room).await.unwrap(), i % 2 == 0)
+            })
+        });
+        for read in futures_join(reads).await {
+            let (found, exists, expected) = read;
+            assert_eq!((found, exists), (Some(expected), expected));
+        }
+    }
+}
+
+async fn futures_join<T: Send + 'static>(tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for task in tasks.collect::<Vec<_>>() {
+        out.push(task.await.expect("task"));
+    }
+    out
 }

@@ -11,6 +11,11 @@ mod tokens;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: thread-local heaps keep allocation off the shared locks glibc's malloc takes when the runtime
+/// frees on one thread what it allocated on another (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A self-hostable, Telnyx-compatible room access-token server.
 #[derive(Debug, Parser)]
 #[command(name = "roomgate", version, about)]
