@@ -33,6 +33,11 @@ pub struct SqliteStore {
 /// How long a statement waits for a lock before the store is reported unavailable.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The same for the hot-path readers, which wait on a runtime thread: WAL readers are kept waiting only by rare
+/// events (another connection recovering the WAL after a crash), and a request had better get a retryable 503
+/// than hold the thread for long.
+const READ_BUSY_TIMEOUT: Duration = Duration::from_millis(500);
+
 /// Read-only connections for the token hot path (an API key's account and room, a room's existence), used on
 /// the calling thread.
 ///
@@ -65,7 +70,7 @@ impl Readers {
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(READ_BUSY_TIMEOUT)?;
         conn.pragma_update(None, "query_only", true)?;
         Ok(conn)
     }
