@@ -36,7 +36,8 @@ impl<'a> RoomsApi<'a> {
         self.client.data(call).await
     }
 
-    /// `PATCH /rooms/{room_id}`: changes the fields that are `Some`.
+    /// `PATCH /rooms/{room_id}`: changes the fields that are `Some`; `Some(None)` clears an optional field (sent
+    /// as `null`).
     #[doc(alias = "UpdateRoom")]
     pub async fn update(&self, room_id: &str, body: &UpdateRoomRequest) -> Result<Room, Error> {
         let path = ["rooms", room_id];

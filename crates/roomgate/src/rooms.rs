@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use futures::TryStreamExt;
 use roomgate_client::{
-    types::{CreateRoomRequest, Room},
+    types::{CreateRoomRequest, Room, UpdateRoomRequest},
     Client, ListRoomsParams,
 };
 
@@ -42,6 +42,9 @@ enum RoomsCommand {
         id: String,
         #[command(flatten)]
         fields: RoomFields,
+        /// Remove an optional field (repeatable).
+        #[arg(long, value_enum, value_name = "FIELD")]
+        clear: Vec<Clearable>,
     },
     /// Delete a room.
     Delete {
@@ -72,6 +75,52 @@ struct RoomFields {
     /// Webhook timeout (1..=30 seconds).
     #[arg(long, value_name = "SECS")]
     webhook_timeout_secs: Option<u32>,
+}
+
+/// The optional fields of a room that `rooms update --clear` removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum Clearable {
+    UniqueName,
+    WebhookEventUrl,
+    WebhookEventFailoverUrl,
+    WebhookTimeoutSecs,
+}
+
+/// The patch: the options given are set, the fields named by `--clear` are sent as null.
+fn patch(f: RoomFields, clear: &[Clearable]) -> Result<UpdateRoomRequest, Failure> {
+    fn field<T>(value: Option<T>, cleared: bool, name: &str) -> Result<Option<Option<T>>, Failure> {
+        match (value, cleared) {
+            (Some(_), true) => Err(Failure::other(format!(
+                "--{} and --clear {name} contradict each other",
+                name.replace('_', "-")
+            ))),
+            (Some(v), false) => Ok(Some(Some(v))),
+            (None, true) => Ok(Some(None)),
+            (None, false) => Ok(None),
+        }
+    }
+    let cleared = |c| clear.contains(&c);
+    Ok(UpdateRoomRequest {
+        unique_name: field(f.unique_name, cleared(Clearable::UniqueName), "unique_name")?,
+        max_participants: f.max_participants,
+        enable_recording: f.enable_recording,
+        webhook_event_url: field(
+            f.webhook_event_url,
+            cleared(Clearable::WebhookEventUrl),
+            "webhook_event_url",
+        )?,
+        webhook_event_failover_url: field(
+            f.webhook_event_failover_url,
+            cleared(Clearable::WebhookEventFailoverUrl),
+            "webhook_event_failover_url",
+        )?,
+        webhook_timeout_secs: field(
+            f.webhook_timeout_secs,
+            cleared(Clearable::WebhookTimeoutSecs),
+            "webhook_timeout_secs",
+        )?,
+    })
 }
 
 impl From<RoomFields> for CreateRoomRequest {
@@ -137,7 +186,9 @@ async fn execute(RoomsArgs { conn, command }: RoomsArgs) -> Result<(), Failure> 
     match command {
         RoomsCommand::Create(fields) => show(&rooms.create(&fields.into()).await?, conn.json),
         RoomsCommand::Get { id } => show(&rooms.retrieve(&id).await?, conn.json),
-        RoomsCommand::Update { id, fields } => show(&rooms.update(&id, &fields.into()).await?, conn.json),
+        RoomsCommand::Update { id, fields, clear } => {
+            show(&rooms.update(&id, &patch(fields, &clear)?).await?, conn.json)
+        }
         RoomsCommand::Delete { id } => {
             rooms.delete(&id).await?;
             if !conn.json {

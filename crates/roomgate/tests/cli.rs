@@ -166,6 +166,36 @@ fn rooms_lifecycle() {
     );
     assert_eq!(updated["unique_name"], "standup");
 
+    let cleared = server.json(&[
+        "rooms",
+        "update",
+        &id,
+        "--clear",
+        "unique_name",
+        "--webhook-timeout-secs",
+        "4",
+    ]);
+    assert_eq!(
+        (&cleared["unique_name"], &cleared["webhook_timeout_secs"]),
+        (&Value::Null, &Value::from(4))
+    );
+    assert_eq!(cleared["max_participants"], 7, "absent fields stay");
+    let contradiction = server.run(&[
+        "rooms",
+        "update",
+        &id,
+        "--clear",
+        "unique_name",
+        "--unique-name",
+        "x",
+    ]);
+    assert_eq!(code(&contradiction), 1);
+    assert!(
+        text(&contradiction.stderr).contains("contradict"),
+        "{}",
+        text(&contradiction.stderr)
+    );
+
     assert_eq!(
         server.ok(&["rooms", "delete", &id]),
         format!("Deleted room {id}.\n")

@@ -1,5 +1,8 @@
 //! Rooms CRUD against the real server.
-use roomgate_client::{types::CreateRoomRequest, ListRoomsParams};
+use roomgate_client::{
+    types::{CreateRoomRequest, UpdateRoomRequest},
+    ListRoomsParams,
+};
 
 use crate::common::{add_key, TestServer};
 
@@ -37,19 +40,24 @@ async fn create_retrieve_update_delete_round_trip() {
     let updated = rooms
         .update(
             &created.id,
-            &CreateRoomRequest {
+            &UpdateRoomRequest {
                 max_participants: Some(20),
+                webhook_event_url: Some(None),
+                webhook_timeout_secs: Some(Some(9)),
                 ..Default::default()
             },
         )
         .await
         .unwrap();
     assert_eq!(updated.max_participants, 20);
+    assert_eq!(updated.webhook_event_url, None, "null clears");
+    assert_eq!(updated.webhook_timeout_secs, Some(9));
     assert_eq!(
         updated.unique_name.as_deref(),
         Some("standup"),
         "absent fields stay"
     );
+    assert!(updated.enable_recording, "absent fields stay");
     assert!(updated.updated_at > created.updated_at);
     assert_eq!(rooms.retrieve(&created.id).await.unwrap(), updated);
 
