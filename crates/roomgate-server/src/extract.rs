@@ -44,11 +44,19 @@ impl JsonBody {
         if self.0.is_empty() {
             return Ok(Map::new());
         }
-        match serde_json::from_slice::<Value>(&self.0) {
+        // Duplicate member names are refused, not last-wins: a proxy in front may have read the other one.
+        match roomgate_token::parse_json_strict(&self.0) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(ApiError::BadRequest(
                 "The request body must be a JSON object.".into(),
             )),
+            Err(e) if e.to_string().starts_with(roomgate_token::JSON_DUPLICATE_MEMBER) => {
+                Err(ApiError::BadRequest(format!(
+                    "The request body names a member twice (line {}, column {}).",
+                    e.line(),
+                    e.column()
+                )))
+            }
             Err(e) => Err(ApiError::BadRequest(format!(
                 "The request body is not valid JSON (line {}, column {}).",
                 e.line(),

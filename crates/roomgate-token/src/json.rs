@@ -7,7 +7,11 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 /// Parse `bytes` as one JSON value, rejecting duplicate member names at any depth.
-pub(crate) fn parse_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+///
+/// Used for token headers and payloads, and by the server for request bodies: a body whose meaning depends on
+/// which of two equal names a parser keeps is refused rather than read one way here and another way by a proxy
+/// in front.
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = StrictValue.deserialize(&mut de)?;
     de.end()?;
@@ -21,6 +25,9 @@ pub(crate) fn parse_strict_object(bytes: &[u8]) -> Option<Map<String, Value>> {
         _ => None,
     }
 }
+
+/// The error message of a duplicate member name.
+pub const DUPLICATE: &str = "duplicate member name";
 
 /// Seed/visitor building a [`Value`] while refusing duplicate object keys.
 struct StrictValue;
@@ -86,7 +93,7 @@ impl<'de> Visitor<'de> for StrictValue {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             if map.contains_key(&key) {
-                return Err(de::Error::custom("duplicate member name"));
+                return Err(de::Error::custom(DUPLICATE));
             }
             let value = access.next_value_seed(StrictValue)?;
             map.insert(key, value);

@@ -37,6 +37,7 @@ mod verify;
 
 pub use claims::{Claims, Grant, TokenKind, GRANTS_VERSION, JOIN_ACTION, ROOM_RESOURCE_PREFIX};
 pub use error::TokenError;
+pub use json::{parse_strict as parse_json_strict, DUPLICATE as JSON_DUPLICATE_MEMBER};
 pub use jwk::{Jwk, Jwks};
 pub use keys::{KeySet, SigningKey, VerificationKey};
 pub use verify::{decode_unverified, verify, Validation, ISSUER_SKEW_SECS};
