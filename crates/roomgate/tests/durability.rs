@@ -3,84 +3,22 @@
 //! still there, every refresh token that was answered 201 still refreshes, and the file passes
 //! `PRAGMA integrity_check`.
 use std::{
-    fs::File,
-    net::TcpListener,
     path::Path,
-    process::{Child, Command, Stdio},
     str::FromStr,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
+mod common;
+
+use common::{api_key, serve};
 use serde_json::{json, Value};
 use sqlx::{sqlite::SqliteConnectOptions, ConnectOptions};
 
-const BIN: &str = env!("CARGO_BIN_EXE_roomgate");
+/// The check after the restart refreshes every recorded token from one address.
+const REFRESH_FROM_ONE_ADDRESS: &[&str] = &["--rate-refresh-per-ip", "off"];
 const WORKERS: usize = 6;
 const ROUNDS: usize = 3;
-
-struct Served {
-    base: String,
-    child: Child,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn serve(database: &str, log: &Path) -> Served {
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", &addr.to_string(), "--database", database])
-        // The check after the restart refreshes every recorded token from one address.
-        .args(["--rate-refresh-per-ip", "off"])
-        .env_clear()
-        .stdout(Stdio::null())
-        // A file, not a pipe nobody reads: a full pipe would stall the server under load.
-        .stderr(File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let base = format!("http://{addr}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "roomgate serve exited ({status}): {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        if reqwest::get(format!("{base}/readyz"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Served { base, child };
-        }
-        assert!(
-            Instant::now() < deadline,
-            "server did not become ready: {}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn api_key(database: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["api-keys", "create", "--database", database])
-        .env_clear()
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_owned()
-}
 
 async fn integrity_check(file: &Path) -> String {
     let mut conn = SqliteConnectOptions::from_str(&format!("sqlite://{}", file.display()))
@@ -199,7 +137,7 @@ async fn sigkill_under_load_loses_nothing_that_was_acknowledged() {
 
     for round in 0..ROUNDS {
         let log = dir.path().join(format!("serve-{round}.log"));
-        let mut server = serve(&database, &log).await;
+        let mut server = serve(&database, &log, REFRESH_FROM_ONE_ADDRESS).await;
         {
             let before = acked.lock().unwrap().clone();
             check_everything_acknowledged_survived(&server.base, &key, &before).await;
@@ -266,7 +204,12 @@ async fn sigkill_under_load_loses_nothing_that_was_acknowledged() {
         );
     }
 
-    let server = serve(&database, &dir.path().join("serve-final.log")).await;
+    let server = serve(
+        &database,
+        &dir.path().join("serve-final.log"),
+        REFRESH_FROM_ONE_ADDRESS,
+    )
+    .await;
     let acked = acked.lock().unwrap().clone();
     check_everything_acknowledged_survived(&server.base, &key, &acked).await;
     drop(server);

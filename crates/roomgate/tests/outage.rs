@@ -3,16 +3,16 @@
 //! 503 with a Telnyx error body (code 10007) and `x-should-retry: true`, `/readyz` answers 503, and once
 //! PostgreSQL is back the server recovers by itself within a bounded wait.
 use std::{
-    fs::File,
     net::TcpListener,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-use serde_json::{json, Value};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_roomgate");
+use common::{api_key, serve};
+use serde_json::{json, Value};
 
 /// A throwaway PostgreSQL cluster in a temp dir, run as the `postgres` user, on 127.0.0.1 only.
 struct PrivatePostgres {
@@ -130,62 +130,6 @@ impl Drop for PrivatePostgres {
     }
 }
 
-struct Served {
-    base: String,
-    child: Child,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn serve(database: &str, log: &Path) -> Served {
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", &addr.to_string(), "--database", database])
-        .env_clear()
-        .stdout(Stdio::null())
-        .stderr(File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let base = format!("http://{addr}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "roomgate serve exited ({status}): {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        if reqwest::get(format!("{base}/readyz"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Served { base, child };
-        }
-        assert!(Instant::now() < deadline, "server did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn api_key(database: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["api-keys", "create", "--database", database])
-        .env_clear()
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_owned()
-}
-
 /// The requests that need the store, by name.
 fn requests(
     http: &reqwest::Client,
@@ -232,7 +176,7 @@ async fn postgres_outage_is_503_retryable_and_the_server_recovers_by_itself() {
     };
     let database = pg.url();
     let key = api_key(&database);
-    let server = serve(&database, &pg.dir.path().join("serve.log")).await;
+    let server = serve(&database, &pg.dir.path().join("serve.log"), &[]).await;
     let base = server.base.clone();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
