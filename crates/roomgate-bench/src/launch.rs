@@ -154,6 +154,33 @@ async fn ready(mut server: Server, path: &str) -> anyhow::Result<Server> {
     Ok(server)
 }
 
+/// Starts `roomgate-floor` (HTTP and the token layer, nothing else) accepting `api_key`.
+pub async fn floor(bin: &Path, cpus: Option<&str>, api_key: &str) -> anyhow::Result<Server> {
+    if !bin.is_file() {
+        bail!(
+            "{} does not exist: build it with `cargo build --release -p roomgate-bench`, pass --floor-bin, or --no-floor",
+            bin.display()
+        );
+    }
+    let dir = tempfile::tempdir()?;
+    let addr = free_addr()?;
+    let log = dir.path().join("floor.log");
+    let mut cmd = command(bin, &[&addr.to_string(), api_key], cpus);
+    cmd.stdout(std::fs::File::create(dir.path().join("floor.out"))?)
+        .stderr(std::fs::File::create(&log)?);
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let server = Server {
+        addr,
+        pid: child.id().context("roomgate-floor exited at once")?,
+        child,
+        log,
+        _dir: Some(dir),
+    };
+    ready(server, "/readyz").await
+}
+
 /// Installs the peer into `dir` (`npm ci`, once per lockfile) and starts it; it accepts `api_key` for `room_id`.
 pub async fn peer(dir: &Path, cpus: Option<&str>, api_key: &str, room_id: &str) -> anyhow::Result<Server> {
     std::fs::create_dir_all(dir)?;

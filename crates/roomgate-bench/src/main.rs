@@ -82,6 +82,13 @@ struct Args {
     /// Skip the Node.js peer.
     #[arg(long)]
     no_peer: bool,
+    /// The floor server to compare with: HTTP and the token layer, nothing else (default: `roomgate-floor`
+    /// beside this binary).
+    #[arg(long)]
+    floor_bin: Option<PathBuf>,
+    /// Skip the floor.
+    #[arg(long)]
+    no_floor: bool,
     /// Where the peer is installed (`npm ci`) and run.
     #[arg(long, default_value = "target/roomgate-bench-peer")]
     peer_dir: PathBuf,
@@ -328,6 +335,47 @@ async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
     report.roomgate = vec![create, refresh, rooms, memory_run];
     if let Some(s) = server {
         s.stop().await;
+    }
+
+    if !args.no_floor {
+        let bin = match &args.floor_bin {
+            Some(bin) => bin.clone(),
+            None => std::env::current_exe()
+                .context("locating roomgate-bench")?
+                .with_file_name("roomgate-floor"),
+        };
+        let floor = launch::floor(&bin, args.server_cpus.as_deref(), &target.key).await?;
+        let floor_target = Target::prepare(floor.addr, target.key.clone(), Some(floor.pid), true).await?;
+        let floor_procs = floor_target.processes.as_ref();
+        println!(
+            "\n== floor (roomgate-floor: hyper + the token layer, no store or middleware) at http://{} ==",
+            floor.addr
+        );
+        let f_create = load::run(floor.addr, &floor_target.create_plan(), closed, floor_procs, None).await?;
+        report.row(
+            "floor",
+            "create_access_token",
+            &closed,
+            &f_create,
+            report.create_cost(),
+        );
+        let f_refresh = load::run(
+            floor.addr,
+            &floor_target.refresh_plan(),
+            closed,
+            floor_procs,
+            None,
+        )
+        .await?;
+        report.row(
+            "floor",
+            "refresh_access_token",
+            &closed,
+            &f_refresh,
+            report.refresh_cost(),
+        );
+        report.floor = Some((f_create, f_refresh));
+        floor.stop().await;
     }
 
     if !args.no_peer {

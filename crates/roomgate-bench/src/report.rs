@@ -19,6 +19,8 @@ pub struct Report {
     pub half_load: Vec<(&'static str, Outcome)>,
     /// The peer: create, refresh.
     pub peer: Option<(Outcome, Outcome)>,
+    /// The floor (HTTP and the token layer alone): create, refresh.
+    pub floor: Option<(Outcome, Outcome)>,
     /// roomgate's resident memory after setup, before load.
     pub idle_rss: Option<u64>,
     /// roomgate's peak resident memory over the whole run.
@@ -80,6 +82,7 @@ impl Report {
             roomgate: Vec::new(),
             half_load: Vec::new(),
             peer: None,
+            floor: None,
             idle_rss: None,
             peak_rss: None,
             rss_connections: 0,
@@ -170,6 +173,26 @@ impl Report {
                 .map(|(c, (s, _))| c.as_secs_f64() / s.as_secs_f64())
         };
         if let [create, refresh, rooms, _memory] = &self.roomgate[..] {
+            if let Some((f_create, f_refresh)) = &self.floor {
+                for (name, ours, floor, cost) in [
+                    ("create", create, f_create, self.create_cost()),
+                    ("refresh", refresh, f_refresh, self.refresh_cost()),
+                ] {
+                    if let (Some(o), Some(f), Some((sig, label))) =
+                        (ours.cpu_per_request(), floor.cpu_per_request(), cost)
+                    {
+                        let sig = sig.as_secs_f64();
+                        println!(
+                            "        {name}: the floor (HTTP + token layer alone) costs {} = {:.2}x {label}; \
+                             roomgate {:+.1} µs per request ({:+.2}x)",
+                            human(f),
+                            f.as_secs_f64() / sig,
+                            (o.as_secs_f64() - f.as_secs_f64()) * 1e6,
+                            (o.as_secs_f64() - f.as_secs_f64()) / sig,
+                        );
+                    }
+                }
+            }
             if let Some(r) = ratio(create, self.create_cost()) {
                 check(
                     r <= 1.4,
