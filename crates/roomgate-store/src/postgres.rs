@@ -19,9 +19,104 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    readers: std::sync::Arc<Readers>,
+}
+
+/// A read on a borrowed connection.
+type ReadFuture<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = sqlx::Result<T>> + Send + 'c>>;
+
+/// Connections for the hot path's reads (a key with its room, a key, a room's existence), taken out of the pool
+/// and kept here between requests.
+///
+/// sqlx's pool sends a round trip to the server before it hands a connection out and another when it takes it
+/// back, so a one-statement read through it costs three round trips; through a kept connection it costs one. A
+/// kept connection may have gone stale (the server restarted, a proxy closed it): a read that fails on one drops
+/// it and runs once more on a fresh connection from the pool, which checks it. The reads are plain `SELECT`s, so
+/// running one twice changes nothing.
+#[derive(Debug)]
+struct Readers {
+    idle: std::sync::Mutex<Vec<sqlx::PgConnection>>,
+    /// Bounds the connections held outside the pool (idle here or in use by a read).
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Readers {
+    /// Connections held outside the pool at most, on top of the pool's own.
+    const MAX: usize = 16;
+
+    fn new() -> Self {
+        Self {
+            idle: std::sync::Mutex::new(Vec::new()),
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(Self::MAX)),
+        }
+    }
+
+    /// Runs `read` on a kept connection, or on one from `pool` if none is kept or the kept one fails.
+    async fn read<T: Send>(
+        &self,
+        pool: &PgPool,
+        read: impl for<'c> Fn(&'c mut sqlx::PgConnection) -> ReadFuture<'c, T> + Send + Sync,
+    ) -> Result<T> {
+        let wait = pool.options().get_acquire_timeout();
+        let _slot = tokio::time::timeout(wait, self.slots.acquire())
+            .await
+            .map_err(|_| StoreError::Unavailable("timed out waiting for a database connection".into()))?
+            .map_err(|_| StoreError::Unavailable("the store is closed".into()))?;
+        let kept = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        if let Some(mut conn) = kept {
+            match read(&mut conn).await {
+                Ok(out) => {
+                    self.keep(conn);
+                    return Ok(out);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "a kept read connection failed; retrying on a fresh one")
+                }
+            }
+        }
+        let mut conn = pool.acquire().await?.detach();
+        let out = read(&mut conn).await?;
+        self.keep(conn);
+        Ok(out)
+    }
+
+    fn keep(&self, conn: sqlx::PgConnection) {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(conn);
+    }
 }
 
 impl PostgresStore {
+    /// One of the hot path's `SELECT`s, binding the key hash (if any) and then the id (if any), on a kept
+    /// connection.
+    async fn hot_read(
+        &self,
+        sql: &'static str,
+        key_hash: Option<[u8; 32]>,
+        id: Option<Uuid>,
+    ) -> Result<Option<PgRow>> {
+        self.readers
+            .read(&self.pool, move |conn| {
+                Box::pin(async move {
+                    let mut query = sqlx::query(sql);
+                    if let Some(hash) = &key_hash {
+                        query = query.bind(&hash[..]);
+                    }
+                    if let Some(id) = id {
+                        query = query.bind(id);
+                    }
+                    query.fetch_optional(conn).await
+                })
+            })
+            .await
+    }
+
     /// Connects to a `postgres://` URL and migrates the database (migrations are serialized by an advisory lock,
     /// so replicas may start together).
     pub async fn connect(url: &str) -> Result<Self> {
@@ -33,7 +128,10 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            readers: std::sync::Arc::new(Readers::new()),
+        })
     }
 }
 
@@ -161,11 +259,13 @@ impl Store for PostgresStore {
     }
 
     async fn authenticate(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>> {
-        let row =
-            sqlx::query("SELECT id, account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-                .bind(&key_hash[..])
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = self
+            .hot_read(
+                "SELECT id, account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+                Some(*key_hash),
+                None,
+            )
+            .await?;
         row.map(|r| {
             Ok(KeyAuth {
                 api_key_id: r.try_get("id")?,
@@ -176,15 +276,15 @@ impl Store for PostgresStore {
     }
 
     async fn authorize_room(&self, key_hash: &[u8; 32], room_id: Uuid) -> Result<Option<(KeyAuth, bool)>> {
-        let row = sqlx::query(
-            "SELECT k.id, k.account_id, r.id IS NOT NULL AS found FROM api_keys k \
-             LEFT JOIN rooms r ON r.id = $2 AND r.account_id = k.account_id \
-             WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
-        )
-        .bind(&key_hash[..])
-        .bind(room_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = self
+            .hot_read(
+                "SELECT k.id, k.account_id, r.id IS NOT NULL AS found FROM api_keys k \
+                 LEFT JOIN rooms r ON r.id = $2 AND r.account_id = k.account_id \
+                 WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+                Some(*key_hash),
+                Some(room_id),
+            )
+            .await?;
         row.map(|r| {
             let auth = KeyAuth {
                 api_key_id: r.try_get("id")?,
@@ -226,9 +326,8 @@ impl Store for PostgresStore {
     }
 
     async fn room_exists(&self, id: Uuid) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 FROM rooms WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
+        let row = self
+            .hot_read("SELECT 1 FROM rooms WHERE id = $1", None, Some(id))
             .await?;
         Ok(row.is_some())
     }

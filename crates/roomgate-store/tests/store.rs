@@ -274,3 +274,53 @@ async fn futures_join<T: Send + 'static>(tasks: impl Iterator<Item = tokio::task
     }
     out
 }
+
+/// PostgreSQL restarted, or a proxy closed idle connections: the connections the hot path keeps between requests
+/// are dead. The reads still answer right, each on a fresh connection, and so do writes through the pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL test skipped: set ROOMGATE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+)]
+async fn postgres_hot_path_reads_survive_their_connections_being_cut() {
+    use sqlx::Connection as _;
+
+    let (db, store) = open(Backend::Postgres).await;
+    let a = store.ensure_account("a", 1).await.unwrap();
+    store.insert_api_key(&key(a, [7; 32])).await.unwrap();
+    let r = room(a, None, 1);
+    store.insert_room(&r).await.unwrap();
+    // Reads from several tasks at once, so that several connections are kept.
+    let warm = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.room_exists(r.id).await.unwrap() })
+    });
+    assert!(futures_join(warm).await.into_iter().all(|exists| exists));
+
+    let mut admin = sqlx::PgConnection::connect(db.url()).await.unwrap();
+    let cut: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(cut >= 2, "only {cut} connections to cut");
+    // Each read may meet a dead kept connection first; none may fail for it.
+    for _ in 0..24 {
+        assert_eq!(
+            store
+                .authorize_room(&[7; 32], r.id)
+                .await
+                .unwrap()
+                .map(|(_, found)| found),
+            Some(true)
+        );
+        assert!(store.room_exists(r.id).await.unwrap());
+        assert!(store.authenticate(&[7; 32]).await.unwrap().is_some());
+    }
+    let r2 = room(a, None, 2);
+    store.insert_room(&r2).await.unwrap();
+    assert!(store.room_exists(r2.id).await.unwrap());
+    let _ = admin.close().await;
+}
