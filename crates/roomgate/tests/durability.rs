@@ -15,8 +15,10 @@ use common::{api_key, serve};
 use serde_json::{json, Value};
 use sqlx::{sqlite::SqliteConnectOptions, ConnectOptions};
 
-/// The check after the restart refreshes every recorded token from one address.
-const REFRESH_FROM_ONE_ADDRESS: &[&str] = &["--rate-refresh-per-ip", "off"];
+/// One client drives the load and the check after each restart refreshes every recorded token from one address:
+/// the per-address refresh limit and the per-key limit (which a fast machine exceeds with six workers on one key)
+/// would answer it 429, which this test is not about.
+const ONE_CLIENT_UNLIMITED: &[&str] = &["--rate-refresh-per-ip", "off", "--rate-per-api-key", "off"];
 const WORKERS: usize = 6;
 const ROUNDS: usize = 3;
 
@@ -137,7 +139,7 @@ async fn sigkill_under_load_loses_nothing_that_was_acknowledged() {
 
     for round in 0..ROUNDS {
         let log = dir.path().join(format!("serve-{round}.log"));
-        let mut server = serve(&database, &log, REFRESH_FROM_ONE_ADDRESS).await;
+        let mut server = serve(&database, &log, ONE_CLIENT_UNLIMITED).await;
         {
             let before = acked.lock().unwrap().clone();
             check_everything_acknowledged_survived(&server.base, &key, &before).await;
@@ -207,7 +209,7 @@ async fn sigkill_under_load_loses_nothing_that_was_acknowledged() {
     let server = serve(
         &database,
         &dir.path().join("serve-final.log"),
-        REFRESH_FROM_ONE_ADDRESS,
+        ONE_CLIENT_UNLIMITED,
     )
     .await;
     let acked = acked.lock().unwrap().clone();
