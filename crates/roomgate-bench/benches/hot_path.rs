@@ -1,11 +1,16 @@
-//! The non-cryptographic parts of the hot paths: API-key hash + store lookups on SQLite, and the JSON of the
-//! wire types. `cargo bench -p roomgate-bench --bench hot_path`
+//! The non-cryptographic parts of the hot paths: API-key hash + store lookups on SQLite, the JSON of the
+//! wire types, and the whole request path in process (the router with every layer, the store read and the
+//! signatures) next to the token work alone. `cargo bench -p roomgate-bench --bench hot_path`
 use std::sync::Arc;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use roomgate_store::{NewApiKey, RoomRecord, Store};
 use roomgate_types::{CreateAccessTokenRequest, Data, RefreshAccessTokenRequest, RoomAccessToken};
 use uuid::Uuid;
+
+/// The server's allocator (see `crates/roomgate/src/main.rs`), so that allocation costs what it costs there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SECRET: &str = "rg_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
 
@@ -111,5 +116,104 @@ fn wire_json(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, store, wire_json);
+/// The whole request path in process: `router.oneshot(request)` with every layer (request id, span, metrics,
+/// timeout, rate limits), the store read and the response body, against the token work alone (claims,
+/// signatures, verification). Their difference is roomgate's in-process overhead; sockets are not involved.
+fn request_path(c: &mut Criterion) {
+    use http_body_util::BodyExt as _;
+    use roomgate_token::{Claims, TokenKind, Validation};
+    use tower::ServiceExt as _;
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, room) = rt.block_on(seeded(dir.path()));
+    let mut config = roomgate_server::Config::default();
+    let unlimited = roomgate_server::ratelimit::Rate::new(1_000_000_000, 1_000_000_000);
+    config.rate_limits = roomgate_server::ratelimit::RateLimitConfig {
+        refresh_per_ip: unlimited,
+        refresh_per_token: unlimited,
+        auth_failures_per_ip: unlimited,
+        per_api_key: unlimited,
+    };
+    let state = rt
+        .block_on(roomgate_server::AppState::new(store, config))
+        .expect("state");
+    let router = roomgate_server::router(state);
+    let call = |path: String, bearer: bool, body: Vec<u8>| {
+        let mut req = axum::http::Request::post(path).header("content-type", "application/json");
+        if bearer {
+            req = req.header("authorization", format!("Bearer {SECRET}"));
+        }
+        let req = req.body(axum::body::Body::from(body)).expect("request");
+        let router = router.clone();
+        rt.block_on(async move {
+            let response = router.oneshot(req).await.expect("infallible");
+            assert_eq!(response.status(), axum::http::StatusCode::CREATED);
+            response.into_body().collect().await.expect("body").to_bytes()
+        })
+    };
+    let create_path = format!("/v2/rooms/{room}/actions/create_access_token");
+    let create_body = br#"{"ttl_secs":600,"refresh_token_ttl_secs":3600}"#.to_vec();
+    let pair: serde_json::Value =
+        serde_json::from_slice(&call(create_path.clone(), true, create_body.clone())).expect("json");
+    let refresh_token = pair["data"]["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_owned();
+    let refresh_path = format!("/v2/rooms/{room}/actions/refresh_access_token");
+    let refresh_body =
+        serde_json::to_vec(&serde_json::json!({"refresh_token": refresh_token, "ttl_secs": 600}))
+            .expect("json");
+
+    let key = roomgate_token::SigningKey::generate();
+    let keys = roomgate_token::KeySet::new([key.verification_key()]);
+    let token = key.sign(&Claims::for_room(
+        TokenKind::Refresh,
+        room,
+        vec!["s".into()],
+        "i",
+        "a",
+        1000,
+        3600,
+    ));
+    let validation = Validation::new(TokenKind::Refresh)
+        .issuer("i")
+        .audience("a")
+        .room(room);
+    let mint = |kind| {
+        key.sign(&Claims::for_room(
+            kind,
+            room,
+            vec!["s".into()],
+            "i",
+            "a",
+            1000,
+            600,
+        ))
+    };
+
+    let mut g = c.benchmark_group("request_path");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("create_access_token_router", |b| {
+        b.iter(|| call(create_path.clone(), true, create_body.clone()))
+    });
+    g.bench_function("create_tokens_alone", |b| {
+        b.iter(|| (mint(TokenKind::Access), mint(TokenKind::Refresh)))
+    });
+    g.bench_function("refresh_access_token_router", |b| {
+        b.iter(|| call(refresh_path.clone(), false, refresh_body.clone()))
+    });
+    g.bench_function("refresh_tokens_alone", |b| {
+        b.iter(|| {
+            roomgate_token::verify(black_box(&token), &keys, &validation, 2000).expect("valid");
+            mint(TokenKind::Access)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, store, wire_json, request_path);
 criterion_main!(benches);
