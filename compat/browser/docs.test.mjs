@@ -1,7 +1,7 @@
 // The interactive API reference at /docs of a live roomgate, in headless Chromium: it renders from the server's
 // own assets alone, lists the token endpoints, and "Try it out" → "Execute" on GET /healthz shows a 200.
 //
-//   ROOMGATE_URL=http://127.0.0.1:8080 ROOMGATE_BROWSER_NODE_DIR=target/browser-node node --test compat/browser
+//   ROOMGATE_ORIGIN=http://127.0.0.1:8080 ROOMGATE_BROWSER_NODE_DIR=target/browser-node node --test compat/browser
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 
-const base = process.env.ROOMGATE_URL;
+const base = process.env.ROOMGATE_ORIGIN;
 const nodeDir = process.env.ROOMGATE_BROWSER_NODE_DIR;
 const shots = process.env.ROOMGATE_BROWSER_SCREENSHOTS ?? 'target/browser';
-assert.ok(base, 'set ROOMGATE_URL to the server origin');
+assert.ok(base, 'set ROOMGATE_ORIGIN to the server origin');
 assert.ok(nodeDir, 'set ROOMGATE_BROWSER_NODE_DIR to the folder where playwright-core is installed');
 const { chromium } = createRequire(join(resolve(nodeDir), 'package.json'))('playwright-core');
 

@@ -2,7 +2,7 @@
 # Loads /docs of a running roomgate in headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core,
 # and checks that it lists the token endpoints and that "Try it out" on GET /healthz answers 200 in the page.
 #
-#   ROOMGATE_URL=http://127.0.0.1:8080 bash compat/browser/run.sh
+#   ROOMGATE_ORIGIN=http://127.0.0.1:8080 bash compat/browser/run.sh
 #
 # playwright-core (pinned in package-lock.json; it downloads no browser) is installed with `npm ci` into
 # target/browser-node, again only when the lockfile changes. Screenshots go to target/browser/.
@@ -13,7 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 NODE_DIR="$REPO/target/browser-node"
 STAMP="$NODE_DIR/.package-lock.sha256"
-: "${ROOMGATE_URL:?set ROOMGATE_URL (the server origin, e.g. http://127.0.0.1:8080)}"
+: "${ROOMGATE_ORIGIN:?set ROOMGATE_ORIGIN (the server origin, e.g. http://127.0.0.1:8080)}"
 
 if [[ ! -x /usr/bin/chromium ]]; then
     echo "run.sh: /usr/bin/chromium is missing (apt-get install -y chromium)" >&2

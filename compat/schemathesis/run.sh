@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs schemathesis against a running roomgate and the OpenAPI document it serves (/v2/openapi.json).
 #
-#   ROOMGATE_URL=http://127.0.0.1:8080 ROOMGATE_API_KEY=rg_... bash compat/schemathesis/run.sh [schemathesis args]
+#   ROOMGATE_ORIGIN=http://127.0.0.1:8080 ROOMGATE_API_KEY=rg_... bash compat/schemathesis/run.sh [schemathesis args]
 #
 # Every check is on: no 5xx, every status, content type, header and body as the document says, schema-valid data
 # accepted, invalid data refused, auth not ignored; then stateful scenarios that follow the links between
@@ -16,7 +16,7 @@ REQUIREMENTS="$HERE/requirements.txt"
 VENV="$REPO/target/schemathesis-venv"
 STAMP="$VENV/.requirements.sha256"
 PYTHON="${PYTHON:-python3}"
-: "${ROOMGATE_URL:?set ROOMGATE_URL (the server origin, e.g. http://127.0.0.1:8080)}"
+: "${ROOMGATE_ORIGIN:?set ROOMGATE_ORIGIN (the server origin, e.g. http://127.0.0.1:8080)}"
 : "${ROOMGATE_API_KEY:?set ROOMGATE_API_KEY}"
 
 want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
@@ -29,7 +29,7 @@ fi
 
 api() {
     local path=$1 body=$2 field=$3
-    curl -fsS -X POST "$ROOMGATE_URL/v2$path" -H "Authorization: Bearer $ROOMGATE_API_KEY" \
+    curl -fsS -X POST "$ROOMGATE_ORIGIN/v2$path" -H "Authorization: Bearer $ROOMGATE_API_KEY" \
         -H 'Content-Type: application/json' -d "$body" |
         "$VENV/bin/python" -c "import json, sys; print(json.load(sys.stdin)['data']['$field'])"
 }
@@ -45,8 +45,8 @@ mkdir -p "$out"
 cd "$out"
 st() {
     local config=$1; shift
-    "$VENV/bin/schemathesis" --no-color --config-file "$HERE/$config" run "$ROOMGATE_URL/v2/openapi.json" \
-        --url "$ROOMGATE_URL" --checks all --seed 1 "$@"
+    "$VENV/bin/schemathesis" --no-color --config-file "$HERE/$config" run "$ROOMGATE_ORIGIN/v2/openapi.json" \
+        --url "$ROOMGATE_ORIGIN" --checks all --seed 1 "$@"
 }
 status=0
 st schemathesis.toml --phases examples,coverage,fuzzing "$@" || status=$?
