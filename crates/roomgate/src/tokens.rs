@@ -216,9 +216,9 @@ async fn execute(TokensArgs { conn, command }: TokensArgs) -> Result<(), Failure
     }
 }
 
-/// The seam to the verifier: today `roomgate_token::verify` over the given JWK Set. Once the
-/// `roomgate-verify` crate lands, its `Verifier::builder()...jwks_json(jwks)` replaces this body; the
-/// signature (bytes of a JWK Set in, claims or the reason out) stays.
+/// `roomgate_token::verify` over the given JWK Set: the same check the `roomgate-verify` crate runs for media
+/// servers (it delegates to that function), called directly because the verifier takes access tokens for one
+/// room only, while this command also checks refresh tokens and tokens for any room.
 fn verify(token: &str, jwks_json: &[u8], expect: &Expect, now: i64) -> Result<Claims, String> {
     let jwks: roomgate_token::Jwks =
         serde_json::from_slice(jwks_json).map_err(|e| format!("the JWK Set is not valid: {e}"))?;
