@@ -3,8 +3,11 @@
 //! The recorder is installed as the `metrics` crate's global recorder the first time a router is built, so every
 //! server in a process (tests run several) feeds and renders the same registry.
 use std::{
+    borrow::Borrow,
+    collections::HashMap,
     future::Future,
-    sync::OnceLock,
+    hash::Hash,
+    sync::{Arc, LazyLock, OnceLock, PoisonError, RwLock},
     time::{Duration, Instant},
 };
 
@@ -15,7 +18,9 @@ use axum::{
     routing::get,
     Router,
 };
-use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Counter, Histogram, Unit,
+};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use roomgate_store::StoreError;
 use roomgate_token::TokenKind;
@@ -168,18 +173,66 @@ pub fn rate_limited(limit: &'static str) {
     counter!(RATE_LIMITED, "limit" => limit).increment(1);
 }
 
+/// Handles of the metrics the hot paths feed, registered once per label set.
+///
+/// Registering (`counter!` and the like) builds the key, hashes it and looks it up in the recorder's registry on
+/// every call; a request would do that five times. Label sets are few (routes are templates, statuses are
+/// numbers, the rest are fixed names), so each is registered on first use and its handle kept.
+struct Handles<K, H> {
+    map: RwLock<HashMap<K, H>>,
+}
+
+impl<K: Eq + Hash, H: Clone> Handles<K, H> {
+    fn new() -> Self {
+        Self {
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The handle for `key`, registered with `register` the first time.
+    fn get<Q>(&self, key: &Q, register: impl FnOnce() -> (K, H)) -> H
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        if let Some(h) = self.map.read().unwrap_or_else(PoisonError::into_inner).get(key) {
+            return h.clone();
+        }
+        let (key, handle) = register();
+        self.map
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_insert(handle)
+            .clone()
+    }
+}
+
 /// Counts a signed token.
 pub fn token_minted(kind: TokenKind, scheme: &'static str) {
-    let kind = match kind {
-        TokenKind::Access => "access",
-        TokenKind::Refresh => "refresh",
-    };
-    counter!(TOKENS_MINTED, "kind" => kind, "scheme" => scheme).increment(1);
+    static HANDLES: LazyLock<Handles<(TokenKind, &'static str), Counter>> = LazyLock::new(Handles::new);
+    HANDLES
+        .get(&(kind, scheme), || {
+            let label = match kind {
+                TokenKind::Access => "access",
+                TokenKind::Refresh => "refresh",
+            };
+            (
+                (kind, scheme),
+                counter!(TOKENS_MINTED, "kind" => label, "scheme" => scheme),
+            )
+        })
+        .increment(1);
 }
 
 /// Counts a successful refresh.
 pub fn token_refreshed(scheme: &'static str) {
-    counter!(TOKENS_REFRESHED, "scheme" => scheme).increment(1);
+    static HANDLES: LazyLock<Handles<&'static str, Counter>> = LazyLock::new(Handles::new);
+    HANDLES
+        .get(scheme, || {
+            (scheme, counter!(TOKENS_REFRESHED, "scheme" => scheme))
+        })
+        .increment(1);
 }
 
 /// Counts a refused refresh; `reason` is a `TokenError::reason()` or `room_deleted`.
@@ -188,12 +241,19 @@ pub fn token_rejected(reason: &'static str) {
 }
 
 /// Records one answered request.
-pub(crate) fn http_request(method: &'static str, route: String, status: StatusCode, latency: Duration) {
-    let status = status.as_str().to_owned();
-    counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status.clone())
-        .increment(1);
-    histogram!(HTTP_DURATION, "method" => method, "route" => route, "status" => status)
-        .record(latency.as_secs_f64());
+pub(crate) fn http_request(method: &'static str, route: &str, status: StatusCode, latency: Duration) {
+    /// By route, then by method and status: few of each.
+    type ByRoute = Handles<Box<str>, Arc<Handles<(&'static str, u16), (Counter, Histogram)>>>;
+    static HANDLES: LazyLock<ByRoute> = LazyLock::new(Handles::new);
+    let by_status = HANDLES.get(route, || (route.into(), Arc::new(Handles::new())));
+    let (count, duration) = by_status.get(&(method, status.as_u16()), || {
+        let (route, status_label) = (route.to_owned(), status.as_str().to_owned());
+        let counter = counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status_label.clone());
+        let histogram = histogram!(HTTP_DURATION, "method" => method, "route" => route, "status" => status_label);
+        ((method, status.as_u16()), (counter, histogram))
+    });
+    count.increment(1);
+    duration.record(latency.as_secs_f64());
 }
 
 /// Records one store call that started at `start`.
@@ -205,6 +265,13 @@ pub(crate) fn store_call<T>(operation: &'static str, start: Instant, result: &Re
         Err(StoreError::Unavailable(_)) => "unavailable",
         Err(StoreError::Config(_) | StoreError::Other(_)) => "error",
     };
-    histogram!(STORE_DURATION, "operation" => operation, "outcome" => outcome)
+    static HANDLES: LazyLock<Handles<(&'static str, &'static str), Histogram>> = LazyLock::new(Handles::new);
+    HANDLES
+        .get(&(operation, outcome), || {
+            (
+                (operation, outcome),
+                histogram!(STORE_DURATION, "operation" => operation, "outcome" => outcome),
+            )
+        })
         .record(start.elapsed().as_secs_f64());
 }

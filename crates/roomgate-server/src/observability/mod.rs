@@ -32,11 +32,9 @@ pub(crate) async fn observe(mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     let id = RequestId::from_headers(req.headers());
     let method = method_label(req.method());
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str)
-        .to_owned();
+    // A cheap clone (the template is shared), kept for the span and the metrics after the request is gone.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
     req.extensions_mut().insert(id.clone());
     let span = tracing::info_span!(
         "request",
