@@ -1,16 +1,17 @@
 //! Signing keys handled by the real binary: rotation killed with SIGKILL at random moments, and master-key
 //! mistakes refused at startup.
 use std::{
-    net::TcpListener,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    process::{Command, Stdio},
+    time::Duration,
 };
 
 use roomgate_store::{backend_test, testing::TestDatabase};
 use roomgate_token::{Jwks, KeySet, TokenKind, Validation};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_roomgate");
+mod common;
+
+use common::{api_key, try_serve, Served, BIN};
 
 fn roomgate(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     Command::new(BIN)
@@ -21,64 +22,17 @@ fn roomgate(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         .expect("run roomgate")
 }
 
-struct Served {
-    base: String,
-    child: Child,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `roomgate serve` re-reading its keys every 100 ms, with `env`; `Err` (status and log) if it refuses to start.
 async fn serve(database: &str, env: &[(&str, &str)]) -> Result<Served, String> {
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            &addr.to_string(),
-            "--database",
-            database,
-            "--key-reload-interval",
-            "100ms",
-        ])
-        .env_clear()
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://{addr}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-            return Err(format!("{status}: {err}"));
-        }
-        if reqwest::get(format!("{base}/readyz"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(Served { base, child });
-        }
-        assert!(Instant::now() < deadline, "server did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn api_key(database: &str) -> String {
-    let out = roomgate(&["api-keys", "create", "--database", database], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_owned()
+    // The log outlives the directory entry: the server keeps writing to the open file.
+    let dir = tempfile::tempdir().unwrap();
+    try_serve(
+        database,
+        &dir.path().join("serve.log"),
+        &["--key-reload-interval", "100ms"],
+        env,
+    )
+    .await
 }
 
 backend_test! {

@@ -17,7 +17,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::{body::Incoming, header, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use roomgate_server::timefmt::secs_rfc3339;
 use roomgate_token::{Claims, KeySet, SigningKey, TokenKind, Validation};
+use roomgate_types::{AccessToken, Data, RoomAccessToken};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -80,18 +82,19 @@ async fn run(addr: SocketAddr, floor: Arc<Floor>) -> std::io::Result<()> {
 
 impl Floor {
     async fn answer(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
-        let path = req.uri().path().to_owned();
-        let authorized = req
-            .headers()
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path();
+        let authorized = parts
+            .headers
             .get(header::AUTHORIZATION)
             .is_some_and(|v| v.as_bytes() == self.bearer.as_bytes());
-        if req.method() == Method::GET && path == "/readyz" {
+        if parts.method == Method::GET && path == "/readyz" {
             return reply(StatusCode::OK, json!({"status": "ok"}));
         }
-        if req.method() != Method::POST {
+        if parts.method != Method::POST {
             return reply(StatusCode::METHOD_NOT_ALLOWED, json!({"errors": []}));
         }
-        let Ok(body) = Limited::new(req.into_body(), MAX_BODY).collect().await else {
+        let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
             return reply(StatusCode::BAD_REQUEST, json!({"errors": []}));
         };
         let Ok(Value::Object(body)) = roomgate_token::parse_json_strict(&body.to_bytes()) else {
@@ -134,13 +137,12 @@ impl Floor {
                     now,
                     ttl("refresh_token_ttl_secs", 3600),
                 );
-                reply(
-                    StatusCode::CREATED,
-                    json!({"data": {
-                        "access_token": access.0, "access_token_expires_at": access.1,
-                        "refresh_token": refresh.0, "refresh_token_expires_at": refresh.1,
-                    }}),
-                )
+                created(&Data::new(RoomAccessToken {
+                    access_token: access.0,
+                    access_token_expires_at: access.1,
+                    refresh_token: refresh.0,
+                    refresh_token_expires_at: refresh.1,
+                }))
             }
             "refresh_access_token" => {
                 let Some(token) = body.get("refresh_token").and_then(Value::as_str) else {
@@ -155,24 +157,41 @@ impl Floor {
                 };
                 let subjects = claims.grants.into_iter().flat_map(|g| g.subjects).collect();
                 let access = self.mint(TokenKind::Access, room, subjects, now, ttl("ttl_secs", 600));
-                reply(
-                    StatusCode::CREATED,
-                    json!({"data": {"access_token": access.0, "access_token_expires_at": access.1}}),
-                )
+                created(&Data::new(AccessToken {
+                    access_token: access.0,
+                    access_token_expires_at: access.1,
+                }))
             }
             _ => reply(StatusCode::NOT_FOUND, json!({"errors": []})),
         }
     }
 
-    /// A signed token and its expiry (unix seconds: the floor skips RFC 3339 formatting).
-    fn mint(&self, kind: TokenKind, room: Uuid, subjects: Vec<String>, now: i64, ttl: i64) -> (String, i64) {
+    /// A signed token and its expiry on the wire, as roomgate writes them.
+    fn mint(
+        &self,
+        kind: TokenKind,
+        room: Uuid,
+        subjects: Vec<String>,
+        now: i64,
+        ttl: i64,
+    ) -> (String, String) {
         let claims = Claims::for_room(kind, room, subjects, ISSUER, AUDIENCE, now, ttl);
-        (self.key.sign(&claims), claims.exp)
+        (self.key.sign(&claims), secs_rfc3339(claims.exp))
     }
 }
 
+/// 201 with one of roomgate's response types, serialized as roomgate does (typed, not through a `Value`).
+fn created(body: &impl serde::Serialize) -> Response<Full<Bytes>> {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    respond(StatusCode::CREATED, Bytes::from(bytes))
+}
+
 fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    respond(status, Bytes::from(body.to_string()))
+}
+
+fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -25,12 +25,27 @@ impl Drop for Served {
 
 /// Starts `roomgate serve` on `database` with `extra` arguments and a clean environment, its stderr in `log`,
 /// and waits (at most 30 s) until `/readyz` answers 200.
+#[allow(dead_code, reason = "each test crate uses a part of this module")]
 pub async fn serve(database: &str, log: &Path, extra: &[&str]) -> Served {
+    try_serve(database, log, extra, &[])
+        .await
+        .unwrap_or_else(|e| panic!("roomgate serve exited ({e})"))
+}
+
+/// Like [`serve`] with `env` set, but a server that exits before it is ready is an `Err` with its exit status and
+/// log, for tests of refused startups.
+pub async fn try_serve(
+    database: &str,
+    log: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Result<Served, String> {
     let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", &addr.to_string(), "--database", database])
         .args(extra)
         .env_clear()
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         // A file, not a pipe nobody reads: a full pipe would stall the server under load.
         .stderr(File::create(log).unwrap())
@@ -40,16 +55,16 @@ pub async fn serve(database: &str, log: &Path, extra: &[&str]) -> Served {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "roomgate serve exited ({status}): {}",
+            return Err(format!(
+                "{status}: {}",
                 std::fs::read_to_string(log).unwrap_or_default()
-            );
+            ));
         }
         if reqwest::get(format!("{base}/readyz"))
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            return Served { base, child };
+            return Ok(Served { base, child });
         }
         assert!(
             Instant::now() < deadline,
