@@ -139,8 +139,9 @@ impl KeyRing {
 pub struct Keys {
     ring: ArcSwap<KeyRing>,
     master: Option<MasterKey>,
-    /// When a token with an unknown `kid` last made us re-read the keys.
-    last_miss_reload: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When a token with an unknown `kid` last made us re-read the keys; held during that re-read, so that
+    /// concurrent misses wait for it instead of being refused.
+    last_miss_reload: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// The fewest seconds between re-reads caused by unknown `kid`s, so forged ones cannot load the store.
@@ -188,16 +189,16 @@ impl Keys {
         Ok(())
     }
 
-    /// After a token named a `kid` we do not know: re-reads the keys, at most once per 250 ms.
-    /// Returns whether it did.
+    /// After a token named a `kid` we do not know: re-reads the keys, at most once per 250 ms. Returns whether
+    /// the keys were re-read by this call or by another within the interval (the caller then checks the token
+    /// again). A miss that comes while another one's re-read runs waits for it: when a rotated-in key starts
+    /// signing on another replica, every request carrying it at once must find it, not only the first.
     pub async fn reload_after_miss(&self, store: &dyn Store, now: i64) -> bool {
-        {
-            let mut last = self.last_miss_reload.lock().unwrap_or_else(|e| e.into_inner());
-            if last.is_some_and(|t| t.elapsed() < MISS_RELOAD_INTERVAL) {
-                return false;
-            }
-            *last = Some(std::time::Instant::now());
+        let mut last = self.last_miss_reload.lock().await;
+        if last.is_some_and(|t| t.elapsed() < MISS_RELOAD_INTERVAL) {
+            return true;
         }
+        *last = Some(std::time::Instant::now());
         self.reload(store, now).await.is_ok()
     }
 
@@ -264,6 +265,36 @@ pub async fn rotate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key rotated in elsewhere starts signing before this replica's periodic re-read: every one of many
+    /// concurrent requests carrying it must find it after its miss, not only the one whose miss re-read the keys.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_all_see_the_key_one_reload_found() {
+        let db = roomgate_store::testing::TestDatabase::new(roomgate_store::testing::Backend::Sqlite).await;
+        let store: Arc<dyn Store> = roomgate_store::connect(db.url()).await.unwrap();
+        let keys = Arc::new(Keys::load_or_create(store.as_ref(), None, 0).await.unwrap());
+        let rotated = SigningKey::generate();
+        store
+            .insert_signing_key(&new_record(&rotated, None, 1, 1))
+            .await
+            .unwrap();
+        let misses: Vec<_> = (0..16)
+            .map(|_| {
+                let (keys, store, kid) = (keys.clone(), store.clone(), rotated.kid().to_owned());
+                tokio::spawn(async move {
+                    // As the refresh handler: re-check the token only if this says the keys were re-read.
+                    keys.reload_after_miss(store.as_ref(), 2).await && keys.current().public.contains(&kid)
+                })
+            })
+            .collect();
+        for miss in misses {
+            assert!(
+                miss.await.unwrap(),
+                "a miss was answered without the rotated-in key"
+            );
+        }
+        assert_eq!(keys.current().signing.kid(), rotated.kid());
+    }
 
     fn rec(key: &SigningKey, activate_at: i64, retire_at: Option<i64>) -> SigningKeyRecord {
         SigningKeyRecord {
