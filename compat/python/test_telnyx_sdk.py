@@ -334,6 +334,35 @@ def test_refresh_client_token(client, room, tokens):
     assert jwt_segment(again.token, 1)["typ"] == "access", "a refresh token is reusable until it expires"
 
 
+def test_participant_extension_through_extra_body(client, no_retry, room):
+    """roomgate's identity/permissions extension, sent with the SDK's own extra_body, survives a refresh."""
+    participant = {
+        "identity": "alice",
+        "name": "Alice",
+        "metadata": json.dumps({"seat": 3}),
+        "permissions": {"can_publish_sources": ["camera"], "can_publish_data": False, "room_admin": True},
+    }
+    tokens = client.rooms.actions.generate_join_client_token(
+        room.id, token_ttl_secs=300, extra_body=participant
+    ).data
+    refreshed = client.rooms.actions.refresh_client_token(room.id, refresh_token=tokens.refresh_token).data
+    for token in (tokens.token, tokens.refresh_token, refreshed.token):
+        claims = jwt_segment(token, 1)
+        assert claims["grants_version"] == "2.0.0", claims
+        assert claims["sub"] == "alice"
+        assert claims["name"] == "Alice"
+        assert json.loads(claims["metadata"]) == {"seat": 3}
+        assert claims["grants"][0]["actions"] == ["join", "publish:camera", "subscribe", "admin"]
+        assert claims["grants"][0]["resources"] == [f"telnyx:video:rooms:{room.id}"]
+    assert jwt_segment(tokens.token, 1)["exp"] - jwt_segment(tokens.token, 1)["iat"] == 300
+
+    with pytest.raises(telnyx.UnprocessableEntityError) as exc:
+        no_retry.rooms.actions.generate_join_client_token(
+            room.id, extra_body={"permissions": {"can_publsh": False}}
+        )
+    assert_api_error(exc.value, 422, "10033", "/permissions/can_publsh")
+
+
 def test_wire_tokens_are_201(client, room):
     created = client.rooms.actions.with_raw_response.generate_join_client_token(room.id)
     assert created.status_code == 201

@@ -121,7 +121,7 @@ fn wire_json(c: &mut Criterion) {
 /// signatures, verification). Their difference is roomgate's in-process overhead; sockets are not involved.
 fn request_path(c: &mut Criterion) {
     use http_body_util::BodyExt as _;
-    use roomgate_token::{Claims, TokenKind, Validation};
+    use roomgate_token::{Claims, TokenKind, TokenSpec, Validation};
     use tower::ServiceExt as _;
 
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -170,28 +170,34 @@ fn request_path(c: &mut Criterion) {
 
     let key = roomgate_token::SigningKey::generate();
     let keys = roomgate_token::KeySet::new([key.verification_key()]);
-    let token = key.sign(&Claims::for_room(
-        TokenKind::Refresh,
-        room,
-        vec!["s".into()],
-        "i",
-        "a",
+    let token = key.sign(&Claims::mint(
+        &TokenSpec {
+            kind: TokenKind::Refresh,
+            room_id: room,
+            subjects: vec!["s".into()],
+            issuer: "i",
+            audience: "a",
+            ttl_secs: 3600,
+            participant: None,
+        },
         1000,
-        3600,
     ));
     let validation = Validation::new(TokenKind::Refresh)
         .issuer("i")
         .audience("a")
         .room(room);
     let mint = |kind| {
-        key.sign(&Claims::for_room(
-            kind,
-            room,
-            vec!["s".into()],
-            "i",
-            "a",
+        key.sign(&Claims::mint(
+            &TokenSpec {
+                kind,
+                room_id: room,
+                subjects: vec!["s".into()],
+                issuer: "i",
+                audience: "a",
+                ttl_secs: 600,
+                participant: None,
+            },
             1000,
-            600,
         ))
     };
 

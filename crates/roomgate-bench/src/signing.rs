@@ -2,7 +2,7 @@
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::Signer as _;
-use roomgate_token::{Claims, SigningKey, TokenKind, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use roomgate_token::{Claims, SigningKey, TokenKind, TokenSpec, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 
 /// Single-threaded Ed25519 throughput on a token-sized input.
 #[derive(Clone, Copy, Debug)]
@@ -30,14 +30,17 @@ impl SigningLimit {
 /// Runs each loop for about `each` and counts.
 pub fn measure(each: Duration) -> SigningLimit {
     let key = SigningKey::generate();
-    let claims = Claims::for_room(
-        TokenKind::Refresh,
-        uuid::Uuid::new_v4(),
-        vec![format!("telnyx:users:{}", uuid::Uuid::new_v4())],
-        DEFAULT_ISSUER,
-        DEFAULT_AUDIENCE,
+    let claims = Claims::mint(
+        &TokenSpec {
+            kind: TokenKind::Refresh,
+            room_id: uuid::Uuid::new_v4(),
+            subjects: vec![format!("telnyx:users:{}", uuid::Uuid::new_v4())],
+            issuer: DEFAULT_ISSUER,
+            audience: DEFAULT_AUDIENCE,
+            ttl_secs: 3600,
+            participant: None,
+        },
         1_700_000_000,
-        3600,
     );
     let token = key.sign(&claims);
     let input = token

@@ -8,7 +8,10 @@
 //! ```no_run
 //! use futures::TryStreamExt;
 //! use roomgate_client::{Client, ListRoomsParams};
-//! use roomgate_client::types::{CreateAccessTokenRequest, CreateRoomRequest, RefreshAccessTokenRequest};
+//! use roomgate_client::types::{
+//!     CreateAccessTokenRequest, CreateRoomRequest, GenerateClientTokenRequest, Permissions, RefreshAccessTokenRequest,
+//!     Source,
+//! };
 //!
 //! # async fn demo() -> Result<(), roomgate_client::Error> {
 //! let client = Client::builder()
@@ -32,6 +35,20 @@
 //!     )
 //!     .await?;
 //! println!("join with {} until {}", refreshed.access_token, refreshed.access_token_expires_at);
+//!
+//! // A token that says who is joining and what they may do (roomgate's extension; refreshing keeps it).
+//! let body = GenerateClientTokenRequest {
+//!     identity: Some("alice".into()),
+//!     name: Some("Alice".into()),
+//!     permissions: Some(Permissions {
+//!         can_publish_sources: Some(vec![Source::Camera, Source::Microphone]),
+//!         room_admin: Some(true),
+//!         ..Default::default()
+//!     }),
+//!     ..Default::default()
+//! };
+//! let alice = client.rooms().generate_join_client_token(&room.id, &body).await?;
+//! println!("alice joins with {}", alice.token);
 //!
 //! // Every room, page after page.
 //! let rooms: Vec<_> = client.rooms().list(ListRoomsParams::new().page_size(50)).try_collect().await?;

@@ -3,6 +3,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, InvalidCode};
 
+pub mod participant;
+
 /// A lifetime in seconds within `MIN..=MAX`, `DEFAULT` when absent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TtlSecs<const MIN: i64, const MAX: i64, const DEFAULT: i64>(i64);

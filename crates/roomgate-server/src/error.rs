@@ -103,6 +103,15 @@ impl ApiError {
         }
     }
 
+    /// A 422 for a value inside the body, at a JSON `pointer` such as `/permissions/can_publish`.
+    pub fn at(code: InvalidCode, pointer: String, detail: impl Into<String>) -> Self {
+        Self::Invalid {
+            code,
+            location: Location::Pointer(pointer),
+            detail: detail.into(),
+        }
+    }
+
     /// A 422 for a query parameter.
     pub fn param(code: InvalidCode, name: &str, detail: impl Into<String>) -> Self {
         Self::Invalid {

@@ -8,7 +8,7 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use ed25519_dalek::{Signer as _, Verifier as _};
 use roomgate_token::{
-    verify, Claims, KeySet, SigningKey, TokenKind, Validation, DEFAULT_AUDIENCE, DEFAULT_ISSUER,
+    verify, Claims, KeySet, SigningKey, TokenKind, TokenSpec, Validation, DEFAULT_AUDIENCE, DEFAULT_ISSUER,
 };
 use uuid::Uuid;
 
@@ -17,7 +17,18 @@ const ROOM: Uuid = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
 
 fn claims(kind: TokenKind, ttl: i64) -> Claims {
     let subjects = vec!["telnyx:users:5f1f3c1e-8a3b-4c7e-9d2a-0b6c4e8f1a2d".to_owned()];
-    Claims::for_room(kind, ROOM, subjects, DEFAULT_ISSUER, DEFAULT_AUDIENCE, NOW, ttl)
+    Claims::mint(
+        &TokenSpec {
+            kind,
+            room_id: ROOM,
+            subjects,
+            issuer: DEFAULT_ISSUER,
+            audience: DEFAULT_AUDIENCE,
+            ttl_secs: ttl,
+            participant: None,
+        },
+        NOW,
+    )
 }
 
 fn primitives(c: &mut Criterion) {
@@ -56,7 +67,7 @@ fn token_paths(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("token");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("claims_for_room", |b| {
+    g.bench_function("claims_mint", |b| {
         b.iter(|| claims(TokenKind::Access, black_box(600)))
     });
     g.bench_function("sign_access", |b| b.iter(|| key.sign(black_box(&access))));
@@ -76,14 +87,17 @@ fn token_paths(c: &mut Criterion) {
         b.iter(|| {
             let checked = verify(black_box(&refresh_token), &keys, &validation, NOW).ok()?;
             let subjects = checked.grants.into_iter().flat_map(|g| g.subjects).collect();
-            let fresh = Claims::for_room(
-                TokenKind::Access,
-                ROOM,
-                subjects,
-                DEFAULT_ISSUER,
-                DEFAULT_AUDIENCE,
+            let fresh = Claims::mint(
+                &TokenSpec {
+                    kind: TokenKind::Access,
+                    room_id: ROOM,
+                    subjects,
+                    issuer: DEFAULT_ISSUER,
+                    audience: DEFAULT_AUDIENCE,
+                    ttl_secs: 600,
+                    participant: None,
+                },
                 NOW,
-                600,
             );
             Some(key.sign(&fresh))
         })

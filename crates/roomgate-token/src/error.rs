@@ -40,6 +40,9 @@ pub enum TokenError {
     /// A key (raw bytes or JWK) is unusable; the text says why.
     #[error("invalid key: {0}")]
     InvalidKey(&'static str),
+    /// The `grants_version` has a major version this crate does not read (it knows 1 and 2).
+    #[error("unsupported grants_version")]
+    UnsupportedGrants,
 }
 
 impl TokenError {
@@ -58,6 +61,7 @@ impl TokenError {
             TokenError::WrongAudience => "wrong_audience",
             TokenError::WrongRoom => "wrong_room",
             TokenError::InvalidKey(_) => "invalid_key",
+            TokenError::UnsupportedGrants => "unsupported_grants_version",
         }
     }
 }
@@ -81,6 +85,7 @@ mod tests {
             TokenError::WrongAudience,
             TokenError::WrongRoom,
             TokenError::InvalidKey("x"),
+            TokenError::UnsupportedGrants,
         ];
         let mut seen = std::collections::HashSet::new();
         for e in &all {

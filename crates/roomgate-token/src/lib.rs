@@ -4,15 +4,22 @@
 //! payload is a [`Claims`] in Telnyx's access-token shape. Time is always a parameter.
 //!
 //! ```
-//! use roomgate_token::{verify, Claims, KeySet, SigningKey, TokenKind, Validation};
+//! use roomgate_token::{verify, Claims, KeySet, SigningKey, TokenKind, TokenSpec, Validation};
 //! use roomgate_token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 //!
 //! let now = 1_700_000_000;
 //! let room = uuid::Uuid::new_v4();
 //! let key = SigningKey::generate();
-//! let claims = Claims::for_room(
-//!     TokenKind::Access, room, vec!["alice".into()], DEFAULT_ISSUER, DEFAULT_AUDIENCE, now, 600,
-//! );
+//! let spec = TokenSpec {
+//!     kind: TokenKind::Access,
+//!     room_id: room,
+//!     subjects: vec!["telnyx:users:acme".into()],
+//!     issuer: DEFAULT_ISSUER,
+//!     audience: DEFAULT_AUDIENCE,
+//!     ttl_secs: 600,
+//!     participant: None,
+//! };
+//! let claims = Claims::mint(&spec, now);
 //! let token = key.sign(&claims);
 //!
 //! let keys = KeySet::new([key.verification_key()]);
@@ -33,13 +40,21 @@ mod json;
 mod jwk;
 pub mod jws;
 mod keys;
+mod participant;
 mod verify;
 
-pub use claims::{Claims, Grant, TokenKind, GRANTS_VERSION, JOIN_ACTION, ROOM_RESOURCE_PREFIX};
+pub use claims::{
+    Claims, Grant, TokenKind, TokenSpec, GRANTS_VERSION, GRANTS_VERSION_V2, JOIN_ACTION, NO_SUBJECT,
+    ROOM_RESOURCE_PREFIX,
+};
 pub use error::TokenError;
 pub use json::{parse_strict as parse_json_strict, DUPLICATE as JSON_DUPLICATE_MEMBER};
 pub use jwk::{Jwk, Jwks};
 pub use keys::{KeySet, SigningKey, VerificationKey};
+pub use participant::{
+    Participant, Permissions, Source, Sources, ADMIN_ACTION, PUBLISH_DATA_ACTION, RECORD_ACTION,
+    SUBSCRIBE_ACTION, UPDATE_METADATA_ACTION,
+};
 pub use verify::{decode_unverified, verify, Validation, ISSUER_SKEW_SECS};
 
 /// Default `iss` claim, as in Telnyx's tokens.
@@ -49,4 +64,4 @@ pub const DEFAULT_ISSUER: &str = "telnyx_access_token";
 pub const DEFAULT_AUDIENCE: &str = "telnyx_access_token";
 
 /// Longest token accepted; longer input is rejected before any parsing or allocation.
-pub const MAX_TOKEN_LEN: usize = 4096;
+pub const MAX_TOKEN_LEN: usize = 40 * 1024;

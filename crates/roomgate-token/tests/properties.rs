@@ -1,7 +1,7 @@
 //! Properties over many generated inputs: valid claims always round-trip, and no single changed byte survives.
 
 use proptest::prelude::*;
-use roomgate_token::{verify, Claims, KeySet, SigningKey, TokenKind, Validation};
+use roomgate_token::{verify, Claims, KeySet, SigningKey, TokenKind, TokenSpec, Validation};
 use uuid::Uuid;
 
 const CASES: u32 = 256;
@@ -19,7 +19,18 @@ fn claims() -> impl Strategy<Value = (Claims, i64)> {
         any::<u32>(),
     )
         .prop_map(|(kind, room, subjects, iss, aud, now, ttl, offset)| {
-            let claims = Claims::for_room(kind, Uuid::from_u128(room), subjects, &iss, &aud, now, ttl);
+            let claims = Claims::mint(
+                &TokenSpec {
+                    kind,
+                    room_id: Uuid::from_u128(room),
+                    subjects,
+                    issuer: &iss,
+                    audience: &aud,
+                    ttl_secs: ttl,
+                    participant: None,
+                },
+                now,
+            );
             // Any instant while the token is valid: [iat, exp).
             let at = now + i64::from(offset) % ttl;
             (claims, at)
@@ -27,7 +38,7 @@ fn claims() -> impl Strategy<Value = (Claims, i64)> {
 }
 
 fn validation_for(claims: &Claims) -> Validation {
-    let room = claims.room_id().expect("for_room names one room");
+    let room = claims.room_id().expect("a minted token names one room");
     Validation::new(claims.typ)
         .issuer(&claims.iss)
         .audience(&claims.aud)

@@ -3,8 +3,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use roomgate_token::{
-    decode_unverified, jws, verify, Claims, Jwk, KeySet, SigningKey, TokenError, TokenKind, Validation,
-    DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_TOKEN_LEN,
+    decode_unverified, jws, verify, Claims, Jwk, KeySet, SigningKey, TokenError, TokenKind, TokenSpec,
+    Validation, DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_TOKEN_LEN,
 };
 use uuid::Uuid;
 
@@ -87,14 +87,17 @@ fn round_trip_access_and_refresh() {
     let key = SigningKey::generate();
     let keys = KeySet::new([key.verification_key()]);
     for kind in [TokenKind::Access, TokenKind::Refresh] {
-        let claims = Claims::for_room(
-            kind,
-            room(),
-            vec!["bob".into()],
-            DEFAULT_ISSUER,
-            DEFAULT_AUDIENCE,
+        let claims = Claims::mint(
+            &TokenSpec {
+                kind,
+                room_id: room(),
+                subjects: vec!["bob".into()],
+                issuer: DEFAULT_ISSUER,
+                audience: DEFAULT_AUDIENCE,
+                ttl_secs: 60,
+                participant: None,
+            },
             NOW,
-            60,
         );
         let token = key.sign(&claims);
         assert!(token.len() < 1024, "{}", token.len());
@@ -134,7 +137,18 @@ fn custom_issuer_audience_and_key_rotation() {
     let keys = KeySet::new([old.verification_key(), new.verification_key()]);
     let v = Validation::new(TokenKind::Access).issuer("me").audience("you");
     for key in [&old, &new] {
-        let claims = Claims::for_room(TokenKind::Access, room(), vec![], "me", "you", NOW, 60);
+        let claims = Claims::mint(
+            &TokenSpec {
+                kind: TokenKind::Access,
+                room_id: room(),
+                subjects: vec![],
+                issuer: "me",
+                audience: "you",
+                ttl_secs: 60,
+                participant: None,
+            },
+            NOW,
+        );
         assert_eq!(verify(&key.sign(&claims), &keys, &v, NOW), Ok(claims));
     }
 }
@@ -143,14 +157,17 @@ fn custom_issuer_audience_and_key_rotation() {
 fn telnyx_style_token_without_kid_tries_each_key() {
     let a = SigningKey::generate();
     let b = SigningKey::generate();
-    let claims = Claims::for_room(
-        TokenKind::Access,
-        room(),
-        vec![],
-        DEFAULT_ISSUER,
-        DEFAULT_AUDIENCE,
+    let claims = Claims::mint(
+        &TokenSpec {
+            kind: TokenKind::Access,
+            room_id: room(),
+            subjects: vec![],
+            issuer: DEFAULT_ISSUER,
+            audience: DEFAULT_AUDIENCE,
+            ttl_secs: 60,
+            participant: None,
+        },
         NOW,
-        60,
     );
     let payload = serde_json::to_vec(&claims).unwrap();
     let b_dalek = ed25519_dalek::SigningKey::from_bytes(b.seed());
@@ -180,14 +197,17 @@ fn long_but_allowed_tokens_verify_and_longer_ones_do_not() {
     let mut last_ok = 0;
     loop {
         subjects.push("s".repeat(40));
-        let claims = Claims::for_room(
-            TokenKind::Access,
-            room(),
-            subjects.clone(),
-            DEFAULT_ISSUER,
-            DEFAULT_AUDIENCE,
+        let claims = Claims::mint(
+            &TokenSpec {
+                kind: TokenKind::Access,
+                room_id: room(),
+                subjects: subjects.clone(),
+                issuer: DEFAULT_ISSUER,
+                audience: DEFAULT_AUDIENCE,
+                ttl_secs: 60,
+                participant: None,
+            },
             NOW,
-            60,
         );
         let token = key.sign(&claims);
         if token.len() <= MAX_TOKEN_LEN {

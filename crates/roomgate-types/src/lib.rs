@@ -21,7 +21,7 @@ pub use error::{ErrorBody, ErrorObject, ErrorSource};
 pub use rooms::{CreateRoomRequest, Page, PageMeta, Room, UpdateRoomRequest};
 pub use tokens::{
     AccessToken, ClientToken, CreateAccessTokenRequest, GenerateClientTokenRequest, JoinClientToken,
-    RefreshAccessTokenRequest, RefreshClientTokenRequest, RoomAccessToken,
+    Permissions, RefreshAccessTokenRequest, RefreshClientTokenRequest, RoomAccessToken, Source,
 };
 
 use serde::{Deserialize, Serialize};

@@ -6,20 +6,30 @@
 //! for fully offline use. [`Verifier::verify_access_token`] then accepts a token only if it is an
 //! Ed25519-signed JWS under one of those keys (no `jku`, `x5u` or `jwk` header is ever followed), its
 //! `typ` is `access`, `iss` and `aud` match exactly, it is within `nbf`..`exp` give or take the leeway
-//! (30 s by default, 60 s at most), and it grants `join` on the room asked about. Time is a parameter.
+//! (30 s by default, 60 s at most), it grants `join` on the room asked about, and its `grants_version` has a
+//! major this crate reads (1 or 2). Time is a parameter.
+//!
+//! [`Claims::participant`] says who the token is for and what they may do: identity, display name,
+//! metadata and [`Permissions`] (`can_publish_source(Source::Camera)`, `can_subscribe()`, `is_room_admin()`…).
+//! A version 1 token (Telnyx's shape, `actions: ["join"]`, no identity) allows [`Permissions::V1`]: join,
+//! publish every source, subscribe and send data, which is what such a token allows in practice. In a
+//! version 2 token, actions this crate does not know are ignored, so newer roomgates can add permissions;
+//! the media server enforces them, roomgate cannot.
 //!
 //! Offline, from a JWK Set shipped with the media server's configuration:
 //!
 //! ```
-//! # use roomgate_token::{Claims, KeySet, SigningKey, TokenKind, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+//! # use roomgate_token::{Claims, KeySet, SigningKey, TokenKind, TokenSpec, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 //! use roomgate_verify::{TokenError, Verifier, VerifyError};
 //! # let now = 1_700_000_000;
 //! # let room = uuid::Uuid::new_v4();
 //! # let key = SigningKey::generate();
 //! # let jwks_json = serde_json::to_vec(&KeySet::new([key.verification_key()]).to_jwks()).unwrap();
-//! # let claims = Claims::for_room(
-//! #     TokenKind::Access, room, vec!["telnyx:users:1".into()], DEFAULT_ISSUER, DEFAULT_AUDIENCE, now, 600,
-//! # );
+//! # let spec = TokenSpec {
+//! #     kind: TokenKind::Access, room_id: room, subjects: vec!["telnyx:users:1".into()],
+//! #     issuer: DEFAULT_ISSUER, audience: DEFAULT_AUDIENCE, ttl_secs: 600, participant: None,
+//! # };
+//! # let claims = Claims::mint(&spec, now);
 //! # let token = key.sign(&claims);
 //!
 //! let verifier = Verifier::from_jwks_json(&jwks_json)?;
@@ -36,10 +46,10 @@
 //!
 //! ```no_run
 //! use std::time::{Duration, SystemTime, UNIX_EPOCH};
-//! use roomgate_verify::{Uuid, Verifier, VerifyError};
+//! use roomgate_verify::{Source, Uuid, Verifier, VerifyError};
 //!
 //! enum Join {
-//!     Admit { subjects: Vec<String> },
+//!     Admit { identity: Option<String>, publish_camera: bool, subscribe: bool },
 //!     Refuse { reason: &'static str },
 //!     RetryLater,
 //! }
@@ -47,7 +57,15 @@
 //! async fn on_join(verifier: &Verifier, room_id: Uuid, token: &str) -> Join {
 //!     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
 //!     match verifier.verify_access_token(token, room_id, now).await {
-//!         Ok(claims) => Join::Admit { subjects: claims.grants.into_iter().flat_map(|g| g.subjects).collect() },
+//!         Ok(claims) => {
+//!             // A verified token always has a participant (grants versions 1 and 2).
+//!             let Some(who) = claims.participant() else { return Join::Refuse { reason: "grants" } };
+//!             Join::Admit {
+//!                 publish_camera: who.permissions.can_publish_source(Source::Camera),
+//!                 subscribe: who.permissions.can_subscribe(),
+//!                 identity: who.identity,
+//!             }
+//!         }
 //!         // The token is bad: tell the client (401/403).
 //!         Err(VerifyError::Token(e)) => Join::Refuse { reason: e.reason() },
 //!         // No usable keys (roomgate unreachable, bad JWKS): log it, answer 503.
@@ -82,6 +100,8 @@ pub use fetch::{
     DEFAULT_CACHE_LIFETIME, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
     MAX_CACHE_LIFETIME,
 };
-pub use roomgate_token::{Claims, Grant, Jwk, Jwks, TokenError, TokenKind};
+pub use roomgate_token::{
+    Claims, Grant, Jwk, Jwks, Participant, Permissions, Source, Sources, TokenError, TokenKind,
+};
 pub use uuid::Uuid;
 pub use verifier::{Verifier, VerifierBuilder, DEFAULT_LEEWAY, MAX_LEEWAY};

@@ -249,7 +249,7 @@ pub(crate) fn key_set(jwks: &Jwks) -> Result<KeySet, VerifyError> {
 
 #[cfg(test)]
 mod tests {
-    use roomgate_token::{SigningKey, TokenError};
+    use roomgate_token::{SigningKey, TokenError, TokenSpec};
 
     use super::*;
 
@@ -261,14 +261,17 @@ mod tests {
     }
 
     fn token(key: &SigningKey, kind: TokenKind) -> String {
-        key.sign(&Claims::for_room(
-            kind,
-            ROOM,
-            vec!["alice".into()],
-            DEFAULT_ISSUER,
-            DEFAULT_AUDIENCE,
+        key.sign(&Claims::mint(
+            &TokenSpec {
+                kind,
+                room_id: ROOM,
+                subjects: vec!["alice".into()],
+                issuer: DEFAULT_ISSUER,
+                audience: DEFAULT_AUDIENCE,
+                ttl_secs: 600,
+                participant: None,
+            },
             NOW,
-            600,
         ))
     }
 

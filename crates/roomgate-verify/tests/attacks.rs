@@ -4,7 +4,7 @@ use std::{io::ErrorKind, net::TcpListener};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use roomgate_token::{
-    jws, Claims, KeySet, SigningKey, TokenError, TokenKind, DEFAULT_AUDIENCE, DEFAULT_ISSUER,
+    jws, Claims, KeySet, SigningKey, TokenError, TokenKind, TokenSpec, DEFAULT_AUDIENCE, DEFAULT_ISSUER,
 };
 use roomgate_verify::{Verifier, VerifyError};
 use sha2::{Digest, Sha256};
@@ -26,14 +26,17 @@ fn fixture() -> Fixture {
 }
 
 fn claims(kind: TokenKind) -> Claims {
-    Claims::for_room(
-        kind,
-        ROOM,
-        vec!["telnyx:users:1".into()],
-        DEFAULT_ISSUER,
-        DEFAULT_AUDIENCE,
+    Claims::mint(
+        &TokenSpec {
+            kind,
+            room_id: ROOM,
+            subjects: vec!["telnyx:users:1".into()],
+            issuer: DEFAULT_ISSUER,
+            audience: DEFAULT_AUDIENCE,
+            ttl_secs: 600,
+            participant: None,
+        },
         NOW,
-        600,
     )
 }
 

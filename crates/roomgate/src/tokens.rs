@@ -2,8 +2,8 @@
 use std::{io::Read, process::ExitCode, time::Duration};
 
 use clap::{Subcommand, ValueEnum};
-use roomgate_client::types::{CreateAccessTokenRequest, RefreshAccessTokenRequest};
-use roomgate_token::{Claims, TokenKind};
+use roomgate_client::types::{self, CreateAccessTokenRequest, RefreshAccessTokenRequest};
+use roomgate_token::{Claims, Permissions, TokenKind};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -34,6 +34,8 @@ enum TokensCommand {
         /// Refresh token lifetime (60..=86400 seconds; default 3600).
         #[arg(long, value_name = "SECS")]
         refresh_ttl: Option<u32>,
+        #[command(flatten)]
+        participant: ParticipantArgs,
     },
     /// Exchange a refresh token for a new access token; needs no API key.
     Refresh {
@@ -79,6 +81,89 @@ enum TokensCommand {
         #[arg(long, value_name = "SECS", default_value_t = 0)]
         leeway: i64,
     },
+}
+
+/// Who is joining and what they may do; any of these makes version 2 tokens (`grants_version` 2.0.0).
+#[derive(Debug, Default, clap::Args)]
+#[command(next_help_heading = "Participant (roomgate extension)")]
+struct ParticipantArgs {
+    /// Who is joining, as the application knows them: the token's `sub` (1..=256 bytes).
+    #[arg(long, value_name = "ID")]
+    identity: Option<String>,
+    /// The participant's display name (1..=256 bytes).
+    #[arg(long, value_name = "TEXT")]
+    name: Option<String>,
+    /// Opaque application data for the media server, e.g. JSON text (at most 4096 bytes).
+    #[arg(long, value_name = "TEXT")]
+    metadata: Option<String>,
+    /// May not publish any media.
+    #[arg(long)]
+    no_publish: bool,
+    /// May publish only these sources (comma-separated; default all four).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "SOURCES")]
+    sources: Option<Vec<SourceArg>>,
+    /// May not receive the others' media.
+    #[arg(long)]
+    no_subscribe: bool,
+    /// May not send data messages.
+    #[arg(long)]
+    no_publish_data: bool,
+    /// May change its own metadata.
+    #[arg(long)]
+    can_update_metadata: bool,
+    /// Not shown to the other participants.
+    #[arg(long)]
+    hidden: bool,
+    /// A recorder, not a person.
+    #[arg(long)]
+    recorder: bool,
+    /// May moderate this room.
+    #[arg(long)]
+    admin: bool,
+}
+
+/// `--sources`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SourceArg {
+    #[value(name = "camera")]
+    Camera,
+    #[value(name = "microphone")]
+    Microphone,
+    #[value(name = "screen_share")]
+    ScreenShare,
+    #[value(name = "screen_share_audio")]
+    ScreenShareAudio,
+}
+
+impl ParticipantArgs {
+    /// The request members these flags set; only the permissions named on the command line are sent, so the
+    /// server's defaults apply to the rest.
+    fn apply(self, body: &mut CreateAccessTokenRequest) {
+        let flag = |set: bool, value: bool| set.then_some(value);
+        let permissions = types::Permissions {
+            can_publish: flag(self.no_publish, false),
+            can_publish_sources: self.sources.map(|list| {
+                list.into_iter()
+                    .map(|s| match s {
+                        SourceArg::Camera => types::Source::Camera,
+                        SourceArg::Microphone => types::Source::Microphone,
+                        SourceArg::ScreenShare => types::Source::ScreenShare,
+                        SourceArg::ScreenShareAudio => types::Source::ScreenShareAudio,
+                    })
+                    .collect()
+            }),
+            can_subscribe: flag(self.no_subscribe, false),
+            can_publish_data: flag(self.no_publish_data, false),
+            can_update_metadata: flag(self.can_update_metadata, true),
+            hidden: flag(self.hidden, true),
+            recorder: flag(self.recorder, true),
+            room_admin: flag(self.admin, true),
+        };
+        body.identity = self.identity;
+        body.name = self.name;
+        body.metadata = self.metadata;
+        body.permissions = (permissions != types::Permissions::default()).then_some(permissions);
+    }
 }
 
 /// A token given on the command line; `Debug` does not show it.
@@ -127,11 +212,14 @@ async fn execute(TokensArgs { conn, command }: TokensArgs) -> Result<(), Failure
             room_id,
             ttl,
             refresh_ttl,
+            participant,
         } => {
-            let body = CreateAccessTokenRequest {
+            let mut body = CreateAccessTokenRequest {
                 ttl_secs: ttl,
                 refresh_token_ttl_secs: refresh_ttl,
+                ..Default::default()
             };
+            participant.apply(&mut body);
             let t = conn
                 .client()?
                 .rooms_access_tokens()
@@ -185,6 +273,10 @@ async fn execute(TokensArgs { conn, command }: TokensArgs) -> Result<(), Failure
                 return output::print_json(&json!({ "header": header, "claims": claims }));
             }
             print!("{}", describe_decoded(&header, &claims, crate::now_secs())?);
+            // Shown only for a payload in roomgate's shape; anything else is still printed above.
+            if let Ok(parsed) = serde_json::from_value::<Claims>(claims) {
+                print!("{}", output::fields(&participant_fields(&parsed)));
+            }
             eprintln!("note: the signature was not checked; `roomgate tokens verify` checks it.");
             Ok(())
         }
@@ -303,6 +395,44 @@ fn describe_decoded(header: &Value, claims: &Value, now: i64) -> Result<String, 
     Ok(out)
 }
 
+/// Who a token is for and what it allows, for people: identity, name and permissions.
+fn participant_fields(claims: &Claims) -> Vec<(&'static str, String)> {
+    let Some(who) = claims.participant() else {
+        return vec![(
+            "permissions",
+            format!("unknown (grants_version {})", claims.grants_version),
+        )];
+    };
+    vec![
+        ("grants", format!("version {}", claims.grants_version)),
+        ("identity", who.identity.unwrap_or_else(|| "-".to_owned())),
+        ("name", who.name.unwrap_or_else(|| "-".to_owned())),
+        ("permissions", describe_permissions(&who.permissions)),
+    ]
+}
+
+/// `join, publish camera+microphone, subscribe, publish data, admin, hidden`.
+fn describe_permissions(p: &Permissions) -> String {
+    let mut allowed = vec!["join".to_owned()];
+    if p.can_publish_any() {
+        let sources: Vec<&str> = p.can_publish_sources.iter().map(|s| s.as_str()).collect();
+        allowed.push(format!("publish {}", sources.join("+")));
+    }
+    for (set, what) in [
+        (p.can_subscribe, "subscribe"),
+        (p.can_publish_data, "publish data"),
+        (p.can_update_metadata, "update metadata"),
+        (p.room_admin, "admin"),
+        (p.recorder, "recorder"),
+        (p.hidden, "hidden"),
+    ] {
+        if set {
+            allowed.push(what.to_owned());
+        }
+    }
+    allowed.join(", ")
+}
+
 /// What a verified token grants, for people.
 fn describe_verified(claims: &Claims, now: i64) -> String {
     let kind = match claims.typ {
@@ -320,7 +450,7 @@ fn describe_verified(claims: &Claims, now: i64) -> String {
         output::absolute_time(claims.exp),
         output::relative_expiry(claims.exp, now)
     );
-    let fields = output::fields(&[
+    let mut fields = vec![
         ("room", output::or_dash(claims.room_id())),
         (
             "subjects",
@@ -330,31 +460,38 @@ fn describe_verified(claims: &Claims, now: i64) -> String {
                 subjects.join(", ")
             },
         ),
-        ("jti", claims.jti.clone()),
-        ("expires_at", expiry),
-    ]);
+    ];
+    fields.extend(participant_fields(claims));
+    fields.extend([("jti", claims.jti.clone()), ("expires_at", expiry)]);
+    let fields = output::fields(&fields);
     format!("Valid {kind} token.\n{fields}")
 }
 
 #[cfg(test)]
 mod tests {
-    use roomgate_token::{KeySet, SigningKey, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+    use roomgate_token::{
+        KeySet, Participant, SigningKey, Source, TokenSpec, DEFAULT_AUDIENCE, DEFAULT_ISSUER,
+    };
 
     use super::*;
 
     const NOW: i64 = 1_700_000_000;
 
     fn signed(key: &SigningKey, kind: TokenKind, room: Uuid) -> String {
-        let claims = Claims::for_room(
+        signed_for(key, kind, room, None)
+    }
+
+    fn signed_for(key: &SigningKey, kind: TokenKind, room: Uuid, who: Option<&Participant>) -> String {
+        let spec = TokenSpec {
             kind,
-            room,
-            vec!["telnyx:users:u".into()],
-            DEFAULT_ISSUER,
-            DEFAULT_AUDIENCE,
-            NOW,
-            600,
-        );
-        key.sign(&claims)
+            room_id: room,
+            subjects: vec!["telnyx:users:u".into()],
+            issuer: DEFAULT_ISSUER,
+            audience: DEFAULT_AUDIENCE,
+            ttl_secs: 600,
+            participant: who,
+        };
+        key.sign(&Claims::mint(&spec, NOW))
     }
 
     fn jwks(key: &SigningKey) -> Vec<u8> {
@@ -396,7 +533,12 @@ mod tests {
         assert_eq!(claims.room_id(), Some(room));
         let text = describe_verified(&claims, NOW);
         assert!(text.starts_with("Valid access token.\n"), "{text}");
-        assert!(text.contains("subjects    telnyx:users:u"), "{text}");
+        assert!(text.contains("subjects     telnyx:users:u"), "{text}");
+        assert!(text.contains("identity     -\n"), "{text}");
+        assert!(
+            text.contains("permissions  join, publish camera+microphone+screen_share+screen_share_audio, subscribe, publish data\n"),
+            "{text}"
+        );
 
         let refused = |jwks: &[u8], expect: Expect, now: i64| verify(&token, jwks, &expect, now).unwrap_err();
         let other_room = expect(Kind::Access, Some(Uuid::from_u128(2)));
@@ -416,5 +558,89 @@ mod tests {
         assert!(refused(&stranger, expect(Kind::Access, None), NOW).starts_with("token rejected"));
         assert!(refused(b"{}", expect(Kind::Access, None), NOW).starts_with("the JWK Set"));
         assert!(refused(b"nope", expect(Kind::Access, None), NOW).starts_with("the JWK Set is not valid"));
+    }
+
+    #[test]
+    fn verified_and_decoded_v2_tokens_show_who_and_what() {
+        let key = SigningKey::generate();
+        let room = Uuid::from_u128(1);
+        let who = Participant {
+            identity: Some("alice".into()),
+            name: Some("Alice A.".into()),
+            metadata: None,
+            permissions: Permissions {
+                can_publish_sources: [Source::Camera].into_iter().collect(),
+                can_publish_data: false,
+                room_admin: true,
+                hidden: true,
+                ..Permissions::V1
+            },
+        };
+        let token = signed_for(&key, TokenKind::Access, room, Some(&who));
+        let claims = verify(&token, &jwks(&key), &expect(Kind::Access, Some(room)), NOW).unwrap();
+        let text = describe_verified(&claims, NOW);
+        for line in [
+            "grants       version 2.0.0\n",
+            "identity     alice\n",
+            "name         Alice A.\n",
+            "permissions  join, publish camera, subscribe, admin, hidden\n",
+        ] {
+            assert!(text.contains(line), "{line:?} in {text}");
+        }
+        let viewer = Permissions {
+            can_publish: false,
+            ..Permissions::V1
+        };
+        assert_eq!(describe_permissions(&viewer), "join, subscribe, publish data");
+    }
+
+    #[test]
+    fn participant_flags_send_only_what_was_named() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            p: ParticipantArgs,
+        }
+        let body = |args: &[&str]| {
+            let mut body = CreateAccessTokenRequest::default();
+            Cli::try_parse_from(std::iter::once("x").chain(args.iter().copied()))
+                .unwrap()
+                .p
+                .apply(&mut body);
+            serde_json::to_value(&body).unwrap()
+        };
+        assert_eq!(body(&[]), json!({}));
+        assert_eq!(
+            body(&[
+                "--identity",
+                "alice",
+                "--name",
+                "Alice",
+                "--metadata",
+                "{\"seat\":3}",
+                "--no-publish",
+                "--sources",
+                "camera,screen_share",
+                "--admin",
+                "--hidden"
+            ]),
+            json!({
+                "identity": "alice", "name": "Alice", "metadata": "{\"seat\":3}",
+                "permissions": {"can_publish": false, "can_publish_sources": ["camera", "screen_share"],
+                    "room_admin": true, "hidden": true},
+            })
+        );
+        assert_eq!(
+            body(&[
+                "--no-subscribe",
+                "--no-publish-data",
+                "--can-update-metadata",
+                "--recorder"
+            ]),
+            json!({"permissions": {"can_subscribe": false, "can_publish_data": false,
+                "can_update_metadata": true, "recorder": true}})
+        );
+        assert!(Cli::try_parse_from(["x", "--sources", "hologram"]).is_err());
     }
 }

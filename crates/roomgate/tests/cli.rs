@@ -300,7 +300,8 @@ fn tokens_create_refresh_decode_and_verify() {
     let jwks_url = format!("http://{}/.well-known/jwks.json", server.addr);
     let verified = server.ok(&["tokens", "verify", &access, "--jwks", &jwks_url, "--room", &room]);
     assert!(verified.starts_with("Valid access token.\n"), "{verified}");
-    assert!(verified.contains(&format!("room        {room}\n")), "{verified}");
+    assert!(verified.contains(&format!("room         {room}\n")), "{verified}");
+    assert!(verified.contains("grants       version 1.0.0\n"), "{verified}");
 
     let jwks_file = server.dir.path().join("jwks.json");
     std::fs::write(&jwks_file, server.get("/.well-known/jwks.json")).unwrap();
@@ -317,6 +318,83 @@ fn tokens_create_refresh_decode_and_verify() {
         text(&wrong_kind.stderr),
         "error: token rejected: wrong token kind\n"
     );
+}
+
+#[test]
+fn tokens_create_with_a_participant_and_show_it() {
+    let server = Server::start();
+    let room = server.json(&["rooms", "create"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = server.json(&[
+        "tokens",
+        "create",
+        &room,
+        "--identity",
+        "alice",
+        "--name",
+        "Alice",
+        "--metadata",
+        r#"{"seat":3}"#,
+        "--sources",
+        "camera,microphone",
+        "--no-publish-data",
+        "--admin",
+        "--hidden",
+    ]);
+    let access = created["access_token"].as_str().unwrap().to_owned();
+    let refresh = created["refresh_token"].as_str().unwrap().to_owned();
+    let decoded = server.json(&["tokens", "decode", &access])["claims"].clone();
+    assert_eq!(decoded["sub"], "alice");
+    assert_eq!(decoded["name"], "Alice");
+    assert_eq!(decoded["metadata"], r#"{"seat":3}"#);
+    assert_eq!(decoded["hidden"], true);
+    assert_eq!(
+        decoded["grants"][0]["actions"],
+        serde_json::json!([
+            "join",
+            "publish:camera",
+            "publish:microphone",
+            "subscribe",
+            "admin"
+        ])
+    );
+    let readable = server.ok(&["tokens", "decode", &refresh]);
+    assert!(readable.contains("identity     alice\n"), "{readable}");
+    assert!(readable.contains("name         Alice\n"), "{readable}");
+    let jwks_url = format!("http://{}/.well-known/jwks.json", server.addr);
+    let verified = server.ok(&["tokens", "verify", &access, "--jwks", &jwks_url, "--room", &room]);
+    for line in [
+        "grants       version 2.0.0\n",
+        "identity     alice\n",
+        "permissions  join, publish camera+microphone, subscribe, admin, hidden\n",
+    ] {
+        assert!(verified.contains(line), "{line:?} in {verified}");
+    }
+
+    let viewer = server.json(&[
+        "tokens",
+        "create",
+        &room,
+        "--no-publish",
+        "--no-subscribe",
+        "--recorder",
+    ]);
+    let claims =
+        server.json(&["tokens", "decode", viewer["access_token"].as_str().unwrap()])["claims"].clone();
+    assert_eq!(claims["sub"], "null");
+    assert_eq!(
+        claims["grants"][0]["actions"],
+        serde_json::json!(["join", "publish_data", "record"])
+    );
+
+    // The server's refusal comes back as the CLI's: a rejected request, the field named.
+    let bad = server.run(&["tokens", "create", &room, "--identity", &"x".repeat(257)]);
+    assert_eq!(code(&bad), 3, "{}", text(&bad.stderr));
+    assert!(text(&bad.stderr).contains("identity"), "{}", text(&bad.stderr));
+    let unknown = server.run(&["tokens", "create", &room, "--sources", "hologram"]);
+    assert_eq!(code(&unknown), 2, "{}", text(&unknown.stderr));
 }
 
 #[test]

@@ -349,3 +349,102 @@ async fn log_level_overrides_rust_log() {
     );
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+/// Mints a version 2 token (and refreshes it, and is refused once) on a server logging at `rust_log`; the
+/// server's whole output and a metrics scrape.
+async fn participant_flow(rust_log: Option<&str>, identity: &str, name: &str, metadata: &str) -> String {
+    let setup = setup();
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ];
+    let server = Server::start(&setup.database, &args, rust_log);
+    let startup = server.until("roomgate listening");
+    let api = format!("http://{}", addr_of(&startup, "roomgate listening"));
+    let admin = format!("http://{}", addr_of(&startup, "metrics listening"));
+    let client = reqwest::Client::new();
+    let key = Some(setup.api_key.as_str());
+    let room = post(&client, format!("{api}/v2/rooms"), key, "p-room", json!({})).await;
+    let actions = format!(
+        "{api}/v2/rooms/{}/actions",
+        room["data"]["id"].as_str().expect("room id")
+    );
+    let body = json!({
+        "identity": identity, "name": name, "metadata": metadata, "permissions": {"room_admin": true},
+    });
+    let minted = post(
+        &client,
+        format!("{actions}/generate_join_client_token"),
+        key,
+        "p-mint",
+        body,
+    )
+    .await;
+    assert_eq!(minted["status"], 201, "{minted}");
+    let refresh = json!({ "refresh_token": minted["data"]["refresh_token"] });
+    let refreshed = post(
+        &client,
+        format!("{actions}/refresh_client_token"),
+        None,
+        "p-refresh",
+        refresh,
+    )
+    .await;
+    assert_eq!(refreshed["status"], 201, "{refreshed}");
+    let wrong = json!({ "refresh_token": minted["data"]["token"] });
+    let refused = post(
+        &client,
+        format!("{actions}/refresh_client_token"),
+        None,
+        "p-refused",
+        wrong,
+    )
+    .await;
+    assert_eq!(refused["status"], 403, "{refused}");
+    let bad = json!({ "identity": identity, "name": name, "metadata": metadata, "permissions": {"x": 1} });
+    let invalid = post(
+        &client,
+        format!("{actions}/generate_join_client_token"),
+        key,
+        "p-bad",
+        bad,
+    )
+    .await;
+    assert_eq!(invalid["status"], 422, "{invalid}");
+    let metrics = client
+        .get(format!("{admin}/metrics"))
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("metrics");
+    let (stdout, stderr) = server.stop();
+    format!("{}\n{stderr}\n{metrics}", stdout.join("\n"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn participant_names_metadata_and_identities_stay_out_of_info_logs_and_metrics() {
+    let (identity, name, metadata) = ("ident-7f3a9c", "Zebulon Quartermaine", "meta-5d1e-seat-3");
+    let output = participant_flow(None, identity, name, metadata).await;
+    for private in [identity, name, metadata] {
+        assert!(
+            !output.contains(private),
+            "{private:?} appears in the logs or metrics"
+        );
+    }
+    // At debug level the identity may appear (it is how an operator traces one participant); names and
+    // metadata never do.
+    let output = participant_flow(Some("info,roomgate_server=debug"), identity, name, metadata).await;
+    assert!(output.contains(identity), "the debug log names the identity");
+    for private in [name, metadata] {
+        assert!(
+            !output.contains(private),
+            "{private:?} appears in the debug logs or metrics"
+        );
+    }
+}

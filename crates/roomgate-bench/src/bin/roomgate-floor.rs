@@ -18,7 +18,7 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::{body::Incoming, header, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use roomgate_server::timefmt::secs_rfc3339;
-use roomgate_token::{Claims, KeySet, SigningKey, TokenKind, Validation};
+use roomgate_token::{Claims, KeySet, SigningKey, TokenKind, TokenSpec, Validation};
 use roomgate_types::{AccessToken, Data, RoomAccessToken};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -175,7 +175,18 @@ impl Floor {
         now: i64,
         ttl: i64,
     ) -> (String, String) {
-        let claims = Claims::for_room(kind, room, subjects, ISSUER, AUDIENCE, now, ttl);
+        let claims = Claims::mint(
+            &TokenSpec {
+                kind,
+                room_id: room,
+                subjects,
+                issuer: ISSUER,
+                audience: AUDIENCE,
+                ttl_secs: ttl,
+                participant: None,
+            },
+            now,
+        );
         (self.key.sign(&claims), secs_rfc3339(claims.exp))
     }
 }

@@ -1,8 +1,8 @@
 //! Join tokens under both naming schemes, against the real server.
 use roomgate_client::{
     types::{
-        CreateAccessTokenRequest, CreateRoomRequest, GenerateClientTokenRequest, RefreshAccessTokenRequest,
-        RefreshClientTokenRequest,
+        CreateAccessTokenRequest, CreateRoomRequest, GenerateClientTokenRequest, Permissions,
+        RefreshAccessTokenRequest, RefreshClientTokenRequest, Source,
     },
     Error,
 };
@@ -43,6 +43,7 @@ async fn seed_names_create_and_refresh() {
     let body = CreateAccessTokenRequest {
         ttl_secs: Some(120),
         refresh_token_ttl_secs: Some(600),
+        ..Default::default()
     };
     let created = api.create_room_access_token(&body, &room_id).await.unwrap();
     assert_eq!(lifetime(&created.access_token), 120);
@@ -87,6 +88,7 @@ async fn todays_names_generate_and_refresh() {
     let body = GenerateClientTokenRequest {
         token_ttl_secs: Some(45),
         refresh_token_ttl_secs: None,
+        ..Default::default()
     };
     let created = client
         .rooms()
@@ -209,4 +211,57 @@ async fn only_the_create_calls_send_the_api_key() {
         .all(|r| r.content_type.as_deref() == Some("application/json")));
     assert_eq!(seen[1].body, br#"{"refresh_token":"r","ttl_secs":60}"#);
     assert_eq!(seen[3].body, br#"{"refresh_token":"r"}"#);
+}
+
+#[tokio::test]
+async fn participant_and_permissions_reach_the_token_and_survive_a_refresh() {
+    let server = TestServer::start().await;
+    let room_id = room(&server).await;
+    let client = server.client();
+    let body = GenerateClientTokenRequest {
+        identity: Some("alice".into()),
+        name: Some("Alice".into()),
+        metadata: Some("{\"seat\":3}".into()),
+        permissions: Some(Permissions {
+            can_publish_sources: Some(vec![Source::Microphone, Source::Camera]),
+            can_publish_data: Some(false),
+            room_admin: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let created = client
+        .rooms()
+        .generate_join_client_token(&room_id, &body)
+        .await
+        .unwrap();
+    let refreshed = server
+        .anonymous_client()
+        .rooms()
+        .refresh_client_token(
+            &room_id,
+            &RefreshClientTokenRequest {
+                refresh_token: created.refresh_token.clone(),
+                token_ttl_secs: None,
+            },
+        )
+        .await
+        .unwrap();
+    for token in [&created.token, &created.refresh_token, &refreshed.token] {
+        let c = claims(token);
+        assert_eq!(c["grants_version"], "2.0.0");
+        assert_eq!(c["sub"], "alice");
+        assert_eq!(c["name"], "Alice");
+        assert_eq!(c["metadata"], "{\"seat\":3}");
+        assert_eq!(
+            c["grants"][0]["actions"],
+            serde_json::json!([
+                "join",
+                "publish:camera",
+                "publish:microphone",
+                "subscribe",
+                "admin"
+            ])
+        );
+    }
 }

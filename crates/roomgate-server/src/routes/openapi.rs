@@ -6,8 +6,8 @@
 
 use roomgate_types::{
     AccessToken, ClientToken, CreateAccessTokenRequest, CreateRoomRequest, ErrorBody, ErrorObject,
-    ErrorSource, GenerateClientTokenRequest, JoinClientToken, PageMeta, RefreshAccessTokenRequest,
-    RefreshClientTokenRequest, Room, RoomAccessToken,
+    ErrorSource, GenerateClientTokenRequest, JoinClientToken, PageMeta, Permissions,
+    RefreshAccessTokenRequest, RefreshClientTokenRequest, Room, RoomAccessToken, Source,
 };
 use utoipa::{
     openapi::{
@@ -54,7 +54,7 @@ pub fn openapi() -> Document {
         Room, CreateRoomRequest, PageMeta, ErrorBody, ErrorObject, ErrorSource,
         CreateAccessTokenRequest, RefreshAccessTokenRequest, RoomAccessToken, AccessToken,
         GenerateClientTokenRequest, RefreshClientTokenRequest, JoinClientToken, ClientToken,
-        Jwks, Jwk, Health,
+        Permissions, Source, Jwks, Jwk, Health,
     )),
     modifiers(&BearerAuth, &OptionalBodies, &RequestTimeout),
     security(("bearerAuth" = [])),

@@ -5,14 +5,14 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use roomgate_token::{Claims, TokenError, TokenKind, Validation};
+use roomgate_token::{Claims, TokenError, TokenKind, TokenSpec, Validation};
 use roomgate_types::{AccessToken, ClientToken, Data, JoinClientToken, RoomAccessToken};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
     auth,
-    domain::{AccessTtl, RefreshTtl},
+    domain::{participant, AccessTtl, RefreshTtl},
     error::{ApiError, InvalidCode},
     extract::{BearerKey, ClientIp, JsonBody, RoomIdPath},
     observability, timefmt, AppState,
@@ -163,24 +163,8 @@ fn created<T: serde::Serialize>(data: T) -> Response {
 }
 
 /// A signed token and its expiry on the wire.
-fn mint(
-    app: &AppState,
-    kind: TokenKind,
-    room_id: Uuid,
-    subjects: Vec<String>,
-    now: i64,
-    ttl: i64,
-) -> (String, String) {
-    let config = app.config();
-    let claims = Claims::for_room(
-        kind,
-        room_id,
-        subjects,
-        &config.issuer,
-        &config.audience,
-        now,
-        ttl,
-    );
+fn mint(app: &AppState, spec: TokenSpec<'_>, now: i64) -> (String, String) {
+    let claims = Claims::mint(&spec, now);
     let token = app.keys().current().signing.sign(&claims);
     (token, timefmt::secs_rfc3339(claims.exp))
 }
@@ -212,24 +196,29 @@ async fn create(
     let body = body.object()?;
     let ttl = AccessTtl::parse(&body, scheme.ttl_field())?;
     let refresh_ttl = RefreshTtl::parse(&body, "refresh_token_ttl_secs")?;
+    let participant = participant::parse(&body)?;
+    if let Some(identity) = participant.as_ref().and_then(|p| p.identity.as_deref()) {
+        // Identities may be personal data: never at info level.
+        tracing::debug!(%room_id, identity, "minting for a participant");
+    }
     let now = app.now().unix_timestamp();
-    let subjects = vec![format!("telnyx:users:{}", key.account_id)];
-    let (access, access_exp) = mint(
-        &app,
-        TokenKind::Access,
+    let config = app.config();
+    let access_spec = TokenSpec {
+        kind: TokenKind::Access,
         room_id,
-        subjects.clone(),
-        now,
-        ttl.secs(),
-    );
-    let (refresh, refresh_exp) = mint(
-        &app,
-        TokenKind::Refresh,
-        room_id,
-        subjects,
-        now,
-        refresh_ttl.secs(),
-    );
+        subjects: vec![format!("telnyx:users:{}", key.account_id)],
+        issuer: &config.issuer,
+        audience: &config.audience,
+        ttl_secs: ttl.secs(),
+        participant: participant.as_ref(),
+    };
+    let refresh_spec = TokenSpec {
+        kind: TokenKind::Refresh,
+        ttl_secs: refresh_ttl.secs(),
+        ..access_spec.clone()
+    };
+    let (access, access_exp) = mint(&app, access_spec, now);
+    let (refresh, refresh_exp) = mint(&app, refresh_spec, now);
     observability::token_minted(TokenKind::Access, scheme.label());
     observability::token_minted(TokenKind::Refresh, scheme.label());
     Ok(match scheme {
@@ -298,8 +287,28 @@ async fn refresh(
         observability::token_rejected("room_deleted");
         return Err(ApiError::Forbidden);
     }
-    let subjects = claims.grants.into_iter().flat_map(|g| g.subjects).collect();
-    let (access, access_exp) = mint(&app, TokenKind::Access, room_id, subjects, now, ttl.secs());
+    // Exactly the participant and permissions the refresh token carries, whatever the body says; a version 1
+    // refresh token gives a version 1 access token.
+    let participant = if claims.is_v2() {
+        claims.participant()
+    } else {
+        None
+    };
+    let spec = TokenSpec {
+        kind: TokenKind::Access,
+        room_id,
+        subjects: claims
+            .grants
+            .iter()
+            .flat_map(|g| g.subjects.iter().cloned())
+            .collect(),
+        issuer: &config.issuer,
+        audience: &config.audience,
+        // Never beyond the refresh token's own expiry: a refresh token is the limit of the access it grants.
+        ttl_secs: ttl.secs().min(claims.exp.saturating_sub(now)),
+        participant: participant.as_ref(),
+    };
+    let (access, access_exp) = mint(&app, spec, now);
     observability::token_minted(TokenKind::Access, scheme.label());
     observability::token_refreshed(scheme.label());
     Ok(match scheme {

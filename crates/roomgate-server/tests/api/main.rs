@@ -13,6 +13,7 @@ mod limits;
 mod listing;
 mod observability;
 mod openapi;
+mod participants;
 mod persistence;
 mod refresh;
 mod replicas;

@@ -391,3 +391,61 @@ backend_test! {
         assert_eq!(bare.status(), StatusCode::OK, "/docs redirects to /docs/");
     }
 }
+
+#[test]
+fn the_participant_extension_is_documented_with_the_server_s_bounds_and_defaults() {
+    use roomgate_server::domain::participant::{
+        IDENTITY_MAX_BYTES, METADATA_MAX_BYTES, NAME_MAX_BYTES, PERMISSION_MEMBERS,
+    };
+    let doc = ours();
+    for schema in ["CreateAccessTokenRequest", "GenerateClientTokenRequest"] {
+        let member = |name: &str| doc["components"]["schemas"][schema]["properties"][name].clone();
+        let lengths = |v: &Value| (v["minLength"].clone(), v["maxLength"].clone());
+        assert_eq!(
+            lengths(&member("identity")),
+            (1.into(), IDENTITY_MAX_BYTES.into())
+        );
+        assert_eq!(lengths(&member("name")), (1.into(), NAME_MAX_BYTES.into()));
+        assert_eq!(member("metadata")["maxLength"], METADATA_MAX_BYTES);
+        for name in ["identity", "name", "metadata", "permissions"] {
+            // An optional object member is `oneOf: [null, {$ref, description}]`.
+            let m = member(name);
+            let described = m["oneOf"].as_array().and_then(|o| o.last()).unwrap_or(&m);
+            let description = described["description"].as_str().unwrap_or_default().to_owned();
+            assert!(
+                description.starts_with("roomgate extension"),
+                "{schema}.{name}: {description}"
+            );
+        }
+        let permissions_member = member("permissions");
+        let permissions = resolve(&doc, &permissions_member);
+        let properties = permissions["properties"]
+            .as_object()
+            .expect("permissions members");
+        let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
+        let mut want = PERMISSION_MEMBERS.to_vec();
+        names.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(names, want, "{schema}");
+        for (name, default) in [
+            ("can_publish", true),
+            ("can_subscribe", true),
+            ("can_publish_data", true),
+            ("can_update_metadata", false),
+            ("hidden", false),
+            ("recorder", false),
+            ("room_admin", false),
+        ] {
+            assert_eq!(properties[name]["default"], default, "{name}");
+        }
+        assert_eq!(
+            permissions["additionalProperties"], false,
+            "unknown permissions are refused"
+        );
+        let sources = resolve(&doc, &properties["can_publish_sources"]["items"]);
+        assert_eq!(
+            sources["enum"],
+            serde_json::json!(["camera", "microphone", "screen_share", "screen_share_audio"])
+        );
+    }
+}

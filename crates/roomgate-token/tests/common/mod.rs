@@ -1,7 +1,7 @@
 //! Shared fixture for the rejection tests.
 #![allow(dead_code)]
 
-use roomgate_token::{jws, verify, Claims, KeySet, SigningKey, TokenError, TokenKind, Validation};
+use roomgate_token::{jws, verify, Claims, KeySet, SigningKey, TokenError, TokenKind, TokenSpec, Validation};
 use roomgate_token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use uuid::Uuid;
 
@@ -22,14 +22,17 @@ pub fn fx() -> Fx {
 }
 
 pub fn claims_with(subjects: Vec<String>) -> Claims {
-    let mut c = Claims::for_room(
-        TokenKind::Access,
-        ROOM,
-        subjects,
-        DEFAULT_ISSUER,
-        DEFAULT_AUDIENCE,
+    let mut c = Claims::mint(
+        &TokenSpec {
+            kind: TokenKind::Access,
+            room_id: ROOM,
+            subjects,
+            issuer: DEFAULT_ISSUER,
+            audience: DEFAULT_AUDIENCE,
+            ttl_secs: 600,
+            participant: None,
+        },
         NOW,
-        600,
     );
     c.jti = "6f1c1f3e-8f44-4c57-9d0e-2c1b7c3f9a10".into();
     c

@@ -2,7 +2,7 @@
 
 use roomgate_server::{auth::ApiKey, AppState, Config};
 use roomgate_store::NewApiKey;
-use roomgate_verify::{TokenError, Verifier, VerifyError};
+use roomgate_verify::{Permissions, Source, TokenError, Verifier, VerifyError};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use uuid::Uuid;
@@ -84,6 +84,10 @@ impl Roomgate {
     }
 
     async fn mint(&self) -> Minted {
+        self.mint_with(json!({ "token_ttl_secs": 600 })).await
+    }
+
+    async fn mint_with(&self, body: Value) -> Minted {
         let response = self
             .client
             .post(format!(
@@ -91,7 +95,7 @@ impl Roomgate {
                 self.base, self.room
             ))
             .bearer_auth(&self.api_key)
-            .json(&json!({ "token_ttl_secs": 600 }))
+            .json(&body)
             .send()
             .await
             .expect("mint");
@@ -216,4 +220,68 @@ async fn wrong_issuer_or_audience_is_refused() {
         .expect("verifier");
     let err = other_audience.verify_access_token(token, room, now).await;
     assert_eq!(token_error(err), TokenError::WrongAudience);
+}
+
+#[tokio::test]
+async fn a_version_1_token_allows_what_telnyx_tokens_allow_in_practice() {
+    let app = Roomgate::start().await;
+    let minted = app.mint().await;
+    let verifier = Verifier::from_jwks_url(&app.jwks_url()).expect("verifier");
+    let claims = verifier
+        .verify_access_token(&minted.access, app.room, minted.iat)
+        .await
+        .expect("verifies");
+    let who = claims.participant().expect("a version 1 participant");
+    assert_eq!((who.identity, who.name, who.metadata), (None, None, None));
+    let p = who.permissions;
+    assert_eq!(p, Permissions::V1);
+    assert!(Source::ALL.into_iter().all(|s| p.can_publish_source(s)));
+    assert!(p.can_subscribe() && p.can_publish_data());
+    assert!(!p.can_update_metadata() && !p.is_hidden() && !p.is_recorder() && !p.is_room_admin());
+}
+
+#[tokio::test]
+async fn a_version_2_token_exposes_its_participant_typed() {
+    let app = Roomgate::start().await;
+    let minted = app
+        .mint_with(json!({
+            "identity": "alice",
+            "name": "Alice",
+            "metadata": "{\"seat\":3}",
+            "permissions": {
+                "can_publish_sources": ["microphone", "screen_share"],
+                "can_subscribe": false,
+                "can_update_metadata": true,
+                "hidden": true,
+                "recorder": true,
+                "room_admin": true,
+            },
+        }))
+        .await;
+    let verifier = Verifier::from_jwks_url(&app.jwks_url()).expect("verifier");
+    let claims = verifier
+        .verify_access_token(&minted.access, app.room, minted.iat)
+        .await
+        .expect("verifies");
+    let who = claims.participant().expect("a version 2 participant");
+    assert_eq!(who.identity.as_deref(), Some("alice"));
+    assert_eq!(who.name.as_deref(), Some("Alice"));
+    assert_eq!(who.metadata.as_deref(), Some("{\"seat\":3}"));
+    let p = who.permissions;
+    assert!(p.can_publish_source(Source::Microphone) && p.can_publish_source(Source::ScreenShare));
+    assert!(!p.can_publish_source(Source::Camera) && !p.can_publish_source(Source::ScreenShareAudio));
+    assert!(!p.can_subscribe() && p.can_publish_data() && p.can_update_metadata());
+    assert!(p.is_hidden() && p.is_recorder() && p.is_room_admin());
+
+    let viewer = app
+        .mint_with(
+            json!({ "identity": "bob", "permissions": { "can_publish": false, "can_publish_data": false } }),
+        )
+        .await;
+    let claims = verifier
+        .verify_access_token(&viewer.access, app.room, viewer.iat)
+        .await
+        .expect("verifies");
+    let p = claims.participant().expect("participant").permissions;
+    assert!(!p.can_publish_any() && !p.can_publish_data() && p.can_subscribe() && !p.is_room_admin());
 }

@@ -1,6 +1,6 @@
 //! Token headers that try to choose the key or the algorithm: refused, and never followed.
 
-use roomgate_token::{jws, Claims, SigningKey, TokenKind, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use roomgate_token::{jws, Claims, SigningKey, TokenKind, TokenSpec, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use roomgate_verify::{TokenError, Verifier, VerifyError};
 use serde_json::json;
 
@@ -8,14 +8,17 @@ use crate::support::{access_token, JwksServer, NOW, ROOM};
 
 /// A valid access token for ROOM signed by `key`, under a header the test writes.
 fn token_with_header(header: &serde_json::Value, key: &SigningKey) -> String {
-    let claims = Claims::for_room(
-        TokenKind::Access,
-        ROOM,
-        vec![],
-        DEFAULT_ISSUER,
-        DEFAULT_AUDIENCE,
+    let claims = Claims::mint(
+        &TokenSpec {
+            kind: TokenKind::Access,
+            room_id: ROOM,
+            subjects: vec![],
+            issuer: DEFAULT_ISSUER,
+            audience: DEFAULT_AUDIENCE,
+            ttl_secs: 600,
+            participant: None,
+        },
         NOW,
-        600,
     );
     let payload = serde_json::to_vec(&claims).expect("claims");
     let seed = ed25519_dalek::SigningKey::from_bytes(key.seed());

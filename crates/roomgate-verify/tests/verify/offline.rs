@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 
-use roomgate_token::{Claims, SigningKey, TokenKind};
+use roomgate_token::{Claims, SigningKey, TokenKind, TokenSpec};
 use roomgate_verify::{TokenError, Verifier, VerifyError};
 use uuid::Uuid;
 
@@ -61,15 +61,7 @@ fn file_verifier_still_refuses_what_it_must() {
 fn a_join_grant_without_the_join_action_is_refused() {
     let key = SigningKey::generate();
     let verifier = Verifier::from_jwks_json(&jwks_json(&[&key])).expect("verifier");
-    let mut claims = Claims::for_room(
-        TokenKind::Access,
-        ROOM,
-        vec![],
-        roomgate_token::DEFAULT_ISSUER,
-        roomgate_token::DEFAULT_AUDIENCE,
-        NOW,
-        600,
-    );
+    let mut claims = minted(None);
     claims.grants[0].actions = vec!["publish".into()];
     let err = verifier
         .verify_access_token_cached(&key.sign(&claims), ROOM, NOW)
@@ -78,6 +70,56 @@ fn a_join_grant_without_the_join_action_is_refused() {
         matches!(err, VerifyError::Token(TokenError::WrongRoom)),
         "{err:?}"
     );
+}
+
+fn minted(participant: Option<&roomgate_token::Participant>) -> Claims {
+    let spec = TokenSpec {
+        kind: TokenKind::Access,
+        room_id: ROOM,
+        subjects: vec![],
+        issuer: roomgate_token::DEFAULT_ISSUER,
+        audience: roomgate_token::DEFAULT_AUDIENCE,
+        ttl_secs: 600,
+        participant,
+    };
+    Claims::mint(&spec, NOW)
+}
+
+#[test]
+fn an_unknown_grants_major_is_refused_and_unknown_actions_ignored() {
+    let key = SigningKey::generate();
+    let verifier = Verifier::from_jwks_json(&jwks_json(&[&key])).expect("verifier");
+    let who = roomgate_token::Participant {
+        identity: Some("alice".into()),
+        ..Default::default()
+    };
+    for version in ["3.0.0", "0.9.0", "two", ""] {
+        let mut claims = minted(Some(&who));
+        claims.grants_version = version.into();
+        let err = verifier
+            .verify_access_token_cached(&key.sign(&claims), ROOM, NOW)
+            .unwrap_err();
+        assert!(
+            matches!(err, VerifyError::Token(TokenError::UnsupportedGrants)),
+            "{version}: {err:?}"
+        );
+        assert_eq!(err.reason(), "unsupported_grants_version");
+    }
+    // A newer minor of a known major, and actions this verifier has never heard of: accepted, unknowns ignored.
+    let mut claims = minted(Some(&who));
+    claims.grants_version = "2.3.0".into();
+    claims.grants[0].actions = vec![
+        "join".into(),
+        "teleport".into(),
+        "publish:hologram".into(),
+        "subscribe".into(),
+    ];
+    let checked = verifier
+        .verify_access_token_cached(&key.sign(&claims), ROOM, NOW)
+        .expect("forward compatible");
+    let p = checked.participant().expect("participant").permissions;
+    assert!(!p.can_publish_any() && p.can_subscribe() && !p.can_publish_data());
+    assert_eq!(checked.participant().unwrap().identity.as_deref(), Some("alice"));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Keys, tokens and (with `fetch`) a JWKS endpoint whose answers and request count the test controls.
 
-use roomgate_token::{Claims, KeySet, SigningKey, TokenKind, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use roomgate_token::{Claims, KeySet, SigningKey, TokenKind, TokenSpec, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use uuid::Uuid;
 
 pub const NOW: i64 = 1_700_000_000;
@@ -8,14 +8,17 @@ pub const ROOM: Uuid = Uuid::from_u128(0x5eed);
 
 /// An access token for [`ROOM`], issued at [`NOW`] for 600 s, signed by `key`.
 pub fn access_token(key: &SigningKey) -> String {
-    key.sign(&Claims::for_room(
-        TokenKind::Access,
-        ROOM,
-        vec!["telnyx:users:test".into()],
-        DEFAULT_ISSUER,
-        DEFAULT_AUDIENCE,
+    key.sign(&Claims::mint(
+        &TokenSpec {
+            kind: TokenKind::Access,
+            room_id: ROOM,
+            subjects: vec!["telnyx:users:test".into()],
+            issuer: DEFAULT_ISSUER,
+            audience: DEFAULT_AUDIENCE,
+            ttl_secs: 600,
+            participant: None,
+        },
         NOW,
-        600,
     ))
 }
 
