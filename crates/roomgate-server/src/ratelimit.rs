@@ -1,8 +1,9 @@
 //! Token-bucket rate limits (governor), kept per replica in memory.
 //!
-//! What is limited, and by what key, is chosen so that no one can spend someone else's budget: refreshes per
-//! client IP and per refresh token (`jti`, counted only after the signature verified), failed API-key
-//! authentications per client IP, and authenticated requests per API key (counted only after it authenticated).
+//! What is limited, and by what key, is chosen so that no one can spend someone else's budget: failed refreshes
+//! per client IP (tokens that do not verify), refreshes per refresh token (`jti`, counted only after the
+//! signature verified), failed API-key authentications per client IP, and authenticated requests per API key
+//! (counted only after it authenticated).
 use std::{hash::Hash, net::IpAddr, num::NonZeroU32, time::Duration};
 
 use governor::{
@@ -58,7 +59,7 @@ impl std::str::FromStr for Rate {
 /// Which limits apply; `None` switches one off.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RateLimitConfig {
-    /// Refresh requests per client IP.
+    /// Failed refreshes (tokens that do not verify) per client IP.
     pub refresh_per_ip: Option<Rate>,
     /// Refreshes per refresh token.
     pub refresh_per_token: Option<Rate>,
@@ -146,9 +147,13 @@ impl RateLimits {
         }
     }
 
-    /// A refresh request from `ip`.
-    pub fn refresh_from(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.refresh_per_ip.as_ref().map_or(Ok(()), |l| l.check(&ip))
+    /// A refresh from `ip` whose token did not verify: the 403 becomes a 429 once the IP has failed too often.
+    /// Tokens that verify are never counted here, so junk from an address cannot stop its valid refreshes.
+    pub fn refresh_failed_from(&self, ip: IpAddr) -> ApiError {
+        match self.refresh_per_ip.as_ref().map_or(Ok(()), |l| l.check(&ip)) {
+            Ok(()) => ApiError::Forbidden,
+            Err(limited) => limited,
+        }
     }
 
     /// A refresh with the (verified) token `jti`.
@@ -248,6 +253,21 @@ mod tests {
         assert!(matches!(
             limits.auth_failed_from("192.0.2.2".parse().unwrap()),
             ApiError::Unauthorized
+        ));
+    }
+
+    #[test]
+    fn only_failed_refreshes_count_per_ip() {
+        let limits = RateLimits::new(&RateLimitConfig {
+            refresh_per_ip: Rate::new(1, 2),
+            ..RateLimitConfig::default()
+        });
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(matches!(limits.refresh_failed_from(ip), ApiError::Forbidden));
+        assert!(matches!(limits.refresh_failed_from(ip), ApiError::Forbidden));
+        assert!(matches!(
+            limits.refresh_failed_from(ip),
+            ApiError::TooManyRequests { .. }
         ));
     }
 

@@ -17,7 +17,8 @@ fn parse_rate(s: &str) -> Result<RateArg, String> {
 
 #[derive(Debug, clap::Args)]
 pub struct LimitArgs {
-    /// Refresh requests per client IP: RATE/s[,BURST] or off.
+    /// Failed refreshes (tokens that do not verify) per client IP: RATE/s[,BURST] or off. Refreshes whose token
+    /// verifies are limited per token instead.
     #[arg(long, env = "ROOMGATE_RATE_REFRESH_PER_IP", default_value = "50/s,200", value_parser = parse_rate)]
     rate_refresh_per_ip: RateArg,
     /// Refreshes per refresh token (counted after its signature verified): RATE/s[,BURST] or off.

@@ -32,25 +32,50 @@ async fn assert_429(resp: reqwest::Response, limit: u32) {
 }
 
 #[tokio::test]
-async fn refreshes_per_client_ip_are_limited_with_telnyx_headers() {
+async fn failed_refreshes_per_client_ip_are_limited_with_telnyx_headers() {
     let mut config = unlimited();
     config.rate_limits.refresh_per_ip = Rate::new(1, 3);
     let app = TestApp::spawn_with(Backend::Sqlite, config).await;
     let room = app.new_room().await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
     for _ in 0..3 {
         assert_eq!(
-            app.refresh_token(Scheme::Seed, &room, &minted.refresh)
-                .await
-                .status(),
-            StatusCode::CREATED
+            app.refresh_token(Scheme::Seed, &room, "junk").await.status(),
+            StatusCode::FORBIDDEN
         );
     }
-    assert_429(
-        app.refresh_token(Scheme::Current, &room, &minted.refresh).await,
-        3,
-    )
-    .await;
+    assert_429(app.refresh_token(Scheme::Current, &room, "junk").await, 3).await;
+}
+
+#[tokio::test]
+async fn junk_refreshes_from_an_address_do_not_stop_its_valid_refreshes() {
+    let mut config = unlimited();
+    config.rate_limits.refresh_per_ip = Rate::new(1, 5);
+    let app = TestApp::spawn_with(Backend::Sqlite, config).await;
+    let room = app.new_room().await;
+    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let forged = format!("{}x", minted.refresh);
+    let mut limited = 0;
+    for i in 0..40 {
+        let junk = if i % 2 == 0 { "junk" } else { forged.as_str() };
+        match app.refresh_token(Scheme::Seed, &room, junk).await.status() {
+            StatusCode::FORBIDDEN => {}
+            StatusCode::TOO_MANY_REQUESTS => limited += 1,
+            other => panic!("junk refresh answered {other}"),
+        }
+    }
+    assert!(
+        limited >= 30,
+        "the flood itself is limited ({limited} of 40 got 429)"
+    );
+    // Behind the same address, honest users' tokens still refresh, as often as their own budget allows.
+    for scheme in Scheme::BOTH {
+        for _ in 0..10 {
+            assert_eq!(
+                app.refresh_token(scheme, &room, &minted.refresh).await.status(),
+                StatusCode::CREATED
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -133,23 +158,25 @@ async fn the_client_ip_comes_from_the_trusted_proxy_header_only_when_configured(
     config.client_ip_header = Some("x-forwarded-for".parse().unwrap());
     let app = TestApp::spawn_with(Backend::Sqlite, config).await;
     let room = app.new_room().await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
     let path = Scheme::Seed.refresh_path(&room);
     let from = |ip: &str| {
         app.client
             .post(app.url(&path))
             .header("x-forwarded-for", format!("203.0.113.9, {ip}"))
-            .json(&json!({ "refresh_token": minted.refresh }))
+            .json(&json!({ "refresh_token": "junk" }))
             .send()
     };
-    assert_eq!(from("198.51.100.1").await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(
+        from("198.51.100.1").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(
         from("198.51.100.1").await.unwrap().status(),
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(
         from("198.51.100.2").await.unwrap().status(),
-        StatusCode::CREATED,
+        StatusCode::FORBIDDEN,
         "a different client"
     );
 }
