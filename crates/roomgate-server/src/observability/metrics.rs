@@ -119,6 +119,11 @@ fn describe() {
     describe_gauge!(BUILD_INFO, "Always 1; the version is a label.");
 }
 
+/// Installs the process's recorder, if no router has yet.
+pub(crate) fn install() {
+    handle();
+}
+
 /// `GET /metrics`.
 pub(crate) fn router() -> Router<AppState> {
     handle();
