@@ -11,6 +11,7 @@
 //! ```
 
 pub mod auth;
+pub mod client_ip;
 pub mod clock;
 pub mod domain;
 pub mod error;
@@ -52,9 +53,9 @@ pub struct Config {
     pub rotate_every: Option<Duration>,
     /// Rate limits.
     pub rate_limits: ratelimit::RateLimitConfig,
-    /// Behind a reverse proxy: the header it puts the client's address in (e.g. `x-forwarded-for`, of which
-    /// the last entry is used). Without it the peer address is the client's.
-    pub client_ip_header: Option<axum::http::HeaderName>,
+    /// Behind a reverse proxy: the header it puts the client's address in (e.g. `x-forwarded-for` or
+    /// `forwarded`; the right-most entry of all its lines is used). Without it the peer address is the client's.
+    pub client_ip_header: Option<client_ip::ClientIpHeader>,
     /// Connection and request limits.
     pub limits: serving::ServerLimits,
     /// Also serve `/metrics` on the API's listener. Off by default: the counts say which check refused a token
