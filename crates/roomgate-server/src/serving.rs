@@ -149,6 +149,7 @@ pub(crate) async fn serve_with_limits(
             tokio::pin!(conn);
             let mut closing = false;
             let mut drop_at = None;
+            let mut service_gone = false;
             loop {
                 let now = *activity.borrow_and_update();
                 let deadline = match (now.in_flight, drop_at) {
@@ -163,11 +164,9 @@ pub(crate) async fn serve_with_limits(
                         }
                         break;
                     }
-                    changed = activity.changed() => {
-                        if changed.is_err() {
-                            // The service (and so the connection) is gone; the connection's own branch ends it.
-                            std::future::pending::<()>().await;
-                        }
+                    changed = activity.changed(), if !service_gone => {
+                        // The service went with the connection, whose own branch ends this loop.
+                        service_gone = changed.is_err();
                     }
                     _ = drain.changed(), if !closing => {
                         conn.as_mut().graceful_shutdown();
