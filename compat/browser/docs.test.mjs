@@ -1,5 +1,6 @@
 // The interactive API reference at /docs of a live roomgate, in headless Chromium: it renders from the server's
-// own assets alone, lists the token endpoints, and "Try it out" → "Execute" on GET /healthz shows a 200.
+// own assets alone, lists the token endpoints, and "Try it out" → "Execute" on GET /healthz shows a 200, all
+// under the headers the server sends with it (Content-Security-Policy, no framing), which must block nothing.
 //
 //   ROOMGATE_ORIGIN=http://127.0.0.1:8080 ROOMGATE_BROWSER_NODE_DIR=target/browser-node node --test compat/browser
 import assert from 'node:assert/strict';
@@ -61,8 +62,23 @@ test('/docs lists the token endpoints and runs GET /healthz from the page', asyn
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  // The page runs under the server's Content-Security-Policy: anything it blocks would be a broken page.
+  const blocked = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) blocked.push(msg.text());
+  });
+  await page.exposeFunction('roomgateBlocked', (what) => blocked.push(what));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.roomgateBlocked(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`));
+  });
 
-  await page.goto(`${base}/docs`);
+  const response = await page.goto(`${base}/docs`);
+  const headers = response.headers();
+  assert.match(headers['content-security-policy'] ?? '', /frame-ancestors 'none'/);
+  assert.equal(headers['x-frame-options'], 'DENY');
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.equal(headers['referrer-policy'], 'no-referrer');
   await page.locator('.swagger-ui .info .title').waitFor();
   assert.match(await page.locator('.swagger-ui .info .title').innerText(), /roomgate/);
   mkdirSync(shots, { recursive: true });
@@ -85,5 +101,6 @@ test('/docs lists the token endpoints and runs GET /healthz from the page', asyn
   await page.screenshot({ path: join(shots, 'docs-try-it.png') });
 
   assert.deepEqual(errors, [], 'no script errors on the page');
+  assert.deepEqual(blocked, [], 'the Content-Security-Policy blocks nothing the page needs');
   assert.deepEqual(elsewhere, [], 'every request went to roomgate itself (no CDN, no validator)');
 });

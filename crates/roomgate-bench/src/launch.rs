@@ -131,6 +131,8 @@ pub async fn roomgate(
     ] {
         cmd.env(var, "1000000000/s,1000000000");
     }
+    // Every load connection comes from this one address: the per-address connection cap would close most.
+    cmd.env("ROOMGATE_MAX_CONNECTIONS_PER_IP", "off");
     cmd.stdout(std::fs::File::create(&log)?)
         .stderr(std::fs::File::create(dir.path().join("server.err"))?);
     let child = cmd

@@ -135,7 +135,7 @@ impl FromRequestParts<crate::AppState> for Account {
     }
 }
 
-/// The client's address: the peer, or the configured trusted proxy header's last entry.
+/// The client's address: the peer, or what the configured trusted proxy header says ([`crate::client_ip`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub std::net::IpAddr);
 
@@ -143,16 +143,11 @@ impl FromRequestParts<crate::AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
-        let from_header = state.config().client_ip_header.as_ref().and_then(|name| {
-            let value = parts.headers.get(name)?.to_str().ok()?;
-            // Proxies append: the last entry is the one our trusted proxy saw connect.
-            value.rsplit(',').next()?.trim().parse().ok()
-        });
-        let peer = || crate::serving::peer(&parts.extensions).map(|a| a.ip());
-        Ok(Self(
-            from_header
-                .or_else(peer)
-                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into()),
-        ))
+        let peer = crate::serving::peer(&parts.extensions)
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
+        Ok(Self(match &state.config().client_ip_header {
+            Some(header) => header.resolve(&parts.headers, peer),
+            None => peer,
+        }))
     }
 }

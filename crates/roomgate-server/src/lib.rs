@@ -11,6 +11,7 @@
 //! ```
 
 pub mod auth;
+pub mod client_ip;
 pub mod clock;
 pub mod domain;
 pub mod error;
@@ -52,11 +53,15 @@ pub struct Config {
     pub rotate_every: Option<Duration>,
     /// Rate limits.
     pub rate_limits: ratelimit::RateLimitConfig,
-    /// Behind a reverse proxy: the header it puts the client's address in (e.g. `x-forwarded-for`, of which
-    /// the last entry is used). Without it the peer address is the client's.
-    pub client_ip_header: Option<axum::http::HeaderName>,
+    /// Behind a reverse proxy: the header it puts the client's address in (e.g. `x-forwarded-for` or
+    /// `forwarded`; the right-most entry of all its lines is used). Without it the peer address is the client's.
+    pub client_ip_header: Option<client_ip::ClientIpHeader>,
     /// Connection and request limits.
     pub limits: serving::ServerLimits,
+    /// Also serve `/metrics` on the API's listener. Off by default: the counts say which check refused a token
+    /// (undoing the uniform 403) and how busy the server is, so they belong on a listener of their own
+    /// ([`observability::serve_metrics`]).
+    pub metrics_on_api_listener: bool,
 }
 
 impl Default for Config {
@@ -71,6 +76,7 @@ impl Default for Config {
             rate_limits: ratelimit::RateLimitConfig::default(),
             client_ip_header: None,
             limits: serving::ServerLimits::default(),
+            metrics_on_api_listener: false,
         }
     }
 }
@@ -150,9 +156,15 @@ impl AppState {
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
     let timeout = state.config().limits.request_timeout;
-    routes::router()
-        .merge(observability::metrics::router())
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    let api = routes::router();
+    let api = if state.config().metrics_on_api_listener {
+        api.merge(observability::metrics::router())
+    } else {
+        // Installed all the same, so what this router counts shows on the metrics listener.
+        observability::metrics::install();
+        api
+    };
+    api.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             tower::ServiceBuilder::new()
                 .layer(axum::error_handling::HandleErrorLayer::new(

@@ -1,9 +1,15 @@
 //! Token-bucket rate limits (governor), kept per replica in memory.
 //!
-//! What is limited, and by what key, is chosen so that no one can spend someone else's budget: refreshes per
-//! client IP and per refresh token (`jti`, counted only after the signature verified), failed API-key
-//! authentications per client IP, and authenticated requests per API key (counted only after it authenticated).
-use std::{hash::Hash, net::IpAddr, num::NonZeroU32, time::Duration};
+//! What is limited, and by what key, is chosen so that no one can spend someone else's budget: failed refreshes
+//! per client IP (tokens that do not verify), refreshes per refresh token (`jti`, counted only after the
+//! signature verified), failed API-key authentications per client IP, and authenticated requests per API key
+//! (counted only after it authenticated). Per-IP limits count IPv6 clients by their /64 ([`ip_bucket`]).
+use std::{
+    hash::Hash,
+    net::{IpAddr, Ipv6Addr},
+    num::NonZeroU32,
+    time::Duration,
+};
 
 use governor::{
     clock::{Clock as _, DefaultClock},
@@ -58,7 +64,7 @@ impl std::str::FromStr for Rate {
 /// Which limits apply; `None` switches one off.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RateLimitConfig {
-    /// Refresh requests per client IP.
+    /// Failed refreshes (tokens that do not verify) per client IP.
     pub refresh_per_ip: Option<Rate>,
     /// Refreshes per refresh token.
     pub refresh_per_token: Option<Rate>,
@@ -146,9 +152,17 @@ impl RateLimits {
         }
     }
 
-    /// A refresh request from `ip`.
-    pub fn refresh_from(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.refresh_per_ip.as_ref().map_or(Ok(()), |l| l.check(&ip))
+    /// A refresh from `ip` whose token did not verify: the 403 becomes a 429 once the IP has failed too often.
+    /// Tokens that verify are never counted here, so junk from an address cannot stop its valid refreshes.
+    pub fn refresh_failed_from(&self, ip: IpAddr) -> ApiError {
+        match self
+            .refresh_per_ip
+            .as_ref()
+            .map_or(Ok(()), |l| l.check(&ip_bucket(ip)))
+        {
+            Ok(()) => ApiError::Forbidden,
+            Err(limited) => limited,
+        }
     }
 
     /// A refresh with the (verified) token `jti`.
@@ -163,7 +177,7 @@ impl RateLimits {
         match self
             .auth_failures_per_ip
             .as_ref()
-            .map_or(Ok(()), |l| l.check(&ip))
+            .map_or(Ok(()), |l| l.check(&ip_bucket(ip)))
         {
             Ok(()) => ApiError::Unauthorized,
             Err(limited) => limited,
@@ -189,6 +203,18 @@ impl RateLimits {
         if let Some(l) = &self.per_api_key {
             l.forget_idle();
         }
+    }
+}
+
+/// The key per-IP limits count under: an IPv4 address itself (also when written IPv4-mapped), an IPv6 address
+/// its /64, the smallest block a host is given, so one host cannot take a fresh budget per address.
+pub fn ip_bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
     }
 }
 
@@ -248,6 +274,47 @@ mod tests {
         assert!(matches!(
             limits.auth_failed_from("192.0.2.2".parse().unwrap()),
             ApiError::Unauthorized
+        ));
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_bucket_per_64_and_mapped_ipv4_is_ipv4() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(ip_bucket(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            ip_bucket(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")),
+            ip("2001:db8:1:2::")
+        );
+        assert_ne!(ip_bucket(ip("2001:db8:1:3::1")), ip_bucket(ip("2001:db8:1:2::1")));
+        assert_eq!(ip_bucket(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(ip_bucket(ip("192.0.2.7")), ip("192.0.2.7"));
+
+        let limits = RateLimits::new(&RateLimitConfig {
+            auth_failures_per_ip: Rate::new(1, 1),
+            ..RateLimitConfig::default()
+        });
+        assert!(matches!(
+            limits.auth_failed_from(ip("2001:db8::1")),
+            ApiError::Unauthorized
+        ));
+        assert!(matches!(
+            limits.auth_failed_from(ip("2001:db8::2")),
+            ApiError::TooManyRequests { .. }
+        ));
+    }
+
+    #[test]
+    fn only_failed_refreshes_count_per_ip() {
+        let limits = RateLimits::new(&RateLimitConfig {
+            refresh_per_ip: Rate::new(1, 2),
+            ..RateLimitConfig::default()
+        });
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(matches!(limits.refresh_failed_from(ip), ApiError::Forbidden));
+        assert!(matches!(limits.refresh_failed_from(ip), ApiError::Forbidden));
+        assert!(matches!(
+            limits.refresh_failed_from(ip),
+            ApiError::TooManyRequests { .. }
         ));
     }
 

@@ -56,6 +56,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         key_reload_interval: args.key_reload_interval,
         publish_delay: args.publish_delay,
         rotate_every: args.rotate_signing_keys_every,
+        metrics_on_api_listener: args.telemetry.metrics_on_api_listener,
         ..Config::default()
     };
     args.limits.apply(&mut config);

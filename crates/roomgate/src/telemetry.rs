@@ -24,9 +24,14 @@ pub struct TelemetryArgs {
     /// Log filter, e.g. `info` or `warn,roomgate_server=debug`; overrides RUST_LOG (default: RUST_LOG, else info).
     #[arg(long, env = "ROOMGATE_LOG_LEVEL")]
     log_level: Option<String>,
-    /// Also serve `/metrics` on this address (e.g. an admin port not exposed to clients).
+    /// Serve `/metrics` on this address, alone (an admin port not exposed to clients). Without it, and without
+    /// --metrics-on-api-listener, metrics are not served at all.
     #[arg(long, env = "ROOMGATE_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Also serve `/metrics` on the API's listener, unauthenticated. Off by default: the counts tell anyone who
+    /// can reach the API why tokens are refused and how busy the server is.
+    #[arg(long, env = "ROOMGATE_METRICS_ON_API_LISTENER")]
+    pub metrics_on_api_listener: bool,
 }
 
 impl TelemetryArgs {

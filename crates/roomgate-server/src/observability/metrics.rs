@@ -43,6 +43,10 @@ pub const STORE_DURATION: &str = "roomgate_store_operation_duration_seconds";
 pub const RATE_LIMITED: &str = "roomgate_rate_limited_total";
 /// Signing keys, by `state` (`pending`, `active`, `previous`, `retired`), as of the last scrape.
 pub const SIGNING_KEYS: &str = "roomgate_signing_keys";
+/// Requests whose `--client-ip-header` gave no address, by `problem` (`missing`, `unparseable`).
+pub const CLIENT_IP_HEADER_UNUSABLE: &str = "roomgate_client_ip_header_unusable_total";
+/// Connections the server closed on its own, by `reason`.
+pub const CONNECTIONS_CLOSED: &str = "roomgate_connections_closed_total";
 /// Always 1, labelled with the `version`.
 pub const BUILD_INFO: &str = "roomgate_build_info";
 
@@ -111,12 +115,27 @@ fn describe() {
         "Time of each store operation, by outcome."
     );
     describe_counter!(RATE_LIMITED, Unit::Count, "Requests refused by a rate limit.");
+    describe_counter!(
+        CLIENT_IP_HEADER_UNUSABLE,
+        Unit::Count,
+        "Requests whose client-IP header was missing or unparseable (the peer address was used)."
+    );
+    describe_counter!(
+        CONNECTIONS_CLOSED,
+        Unit::Count,
+        "Connections closed by the server: over a connection limit, or silent or idle too long."
+    );
     describe_gauge!(
         SIGNING_KEYS,
         Unit::Count,
         "Signing keys by state, as of the last scrape."
     );
     describe_gauge!(BUILD_INFO, "Always 1; the version is a label.");
+}
+
+/// Installs the process's recorder, if no router has yet.
+pub(crate) fn install() {
+    handle();
 }
 
 /// `GET /metrics`.
@@ -166,6 +185,16 @@ async fn render(State(app): State<AppState>) -> Response {
         handle().render(),
     )
         .into_response()
+}
+
+/// Counts a request whose client-IP header gave no address (`problem` is a fixed name).
+pub fn client_ip_header_unusable(problem: &'static str) {
+    counter!(CLIENT_IP_HEADER_UNUSABLE, "problem" => problem).increment(1);
+}
+
+/// Counts a connection the server closed on its own (`reason` is a fixed name).
+pub fn connection_closed(reason: &'static str) {
+    counter!(CONNECTIONS_CLOSED, "reason" => reason).increment(1);
 }
 
 /// Counts a request refused by the rate limit `limit` (a fixed, low-cardinality name).

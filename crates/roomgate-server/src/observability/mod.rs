@@ -19,7 +19,8 @@ use tracing::{field, Instrument};
 use uuid::Uuid;
 
 pub use metrics::{
-    metrics_router, rate_limited, serve_metrics, token_minted, token_refreshed, token_rejected,
+    client_ip_header_unusable, connection_closed, metrics_router, rate_limited, serve_metrics, token_minted,
+    token_refreshed, token_rejected,
 };
 pub use request_id::{RequestId, X_REQUEST_ID};
 pub use store::InstrumentedStore;

@@ -19,7 +19,16 @@ use crate::{error::ApiError, AppState};
 
 pub(crate) fn router() -> Router<AppState> {
     // Browsers refresh tokens and fetch the JWKS directly, from any origin; they never hold an API key.
-    let public = Router::new()
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            crate::observability::X_REQUEST_ID,
+        ])
+        .expose_headers([crate::observability::X_REQUEST_ID]);
+    let refresh = Router::new()
         .route(
             "/v2/rooms/{room_id}/actions/refresh_access_token",
             post(tokens::refresh_seed),
@@ -28,21 +37,12 @@ pub(crate) fn router() -> Router<AppState> {
             "/v2/rooms/{room_id}/actions/refresh_client_token",
             post(tokens::refresh_current),
         )
-        .route("/.well-known/jwks.json", get(meta::jwks))
         // Set before the CORS layer so that it wraps this fallback too: a preflight (OPTIONS) has no handler of
         // its own, and the router-wide fallback set later would otherwise answer it 405 without CORS headers.
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods([Method::GET, Method::POST])
-                .allow_headers([
-                    header::CONTENT_TYPE,
-                    header::AUTHORIZATION,
-                    crate::observability::X_REQUEST_ID,
-                ])
-                .expose_headers([crate::observability::X_REQUEST_ID]),
-        );
+        .layer(cors.clone());
+    // Tokens are never cached. The JWKS stays out of this layer: verifiers and CDNs may cache it, as its
+    // handler says.
     let token_routes = Router::new()
         .route(
             "/v2/rooms/{room_id}/actions/create_access_token",
@@ -52,12 +52,18 @@ pub(crate) fn router() -> Router<AppState> {
             "/v2/rooms/{room_id}/actions/generate_join_client_token",
             post(tokens::create_current),
         )
-        .merge(public);
-    Router::new()
-        .merge(token_routes.layer(SetResponseHeaderLayer::overriding(
+        .merge(refresh)
+        .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
-        )))
+        ));
+    let jwks = Router::new()
+        .route("/.well-known/jwks.json", get(meta::jwks))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(cors);
+    Router::new()
+        .merge(token_routes)
+        .merge(jwks)
         .route("/v2/rooms", post(rooms::create).get(rooms::list))
         .route(
             "/v2/rooms/{room_id}",

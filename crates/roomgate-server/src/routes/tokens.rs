@@ -244,7 +244,6 @@ async fn refresh(
     body: JsonBody,
     scheme: Scheme,
 ) -> Result<Response, ApiError> {
-    app.limits().refresh_from(ip)?;
     let body = body.object()?;
     let token = match body.get("refresh_token") {
         None | Some(Value::Null) => {
@@ -279,7 +278,8 @@ async fn refresh(
     let claims = verified.map_err(|e| {
         tracing::info!(reason = e.reason(), %room_id, "refresh refused");
         observability::token_rejected(e.reason());
-        ApiError::Forbidden
+        // Only tokens that fail count against the address: junk from it cannot stop its valid refreshes.
+        app.limits().refresh_failed_from(ip)
     })?;
     app.limits().refresh_with(&claims.jti)?;
     if !app.store().room_exists(room_id).await? {

@@ -21,6 +21,8 @@ pub struct TestKey {
 struct Running {
     shutdown: oneshot::Sender<()>,
     handle: JoinHandle<std::io::Result<()>>,
+    /// The metrics listener, stopped with the server.
+    metrics: JoinHandle<std::io::Result<()>>,
 }
 
 /// One server, its store and its clock; every test spawns its own.
@@ -28,6 +30,8 @@ struct Running {
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
     pub address: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener (`/metrics` alone), as `--metrics-listen` serves it.
+    pub metrics_address: String,
     pub client: reqwest::Client,
     /// A key of the account "default".
     pub api_key: String,
@@ -40,17 +44,30 @@ pub struct TestApp {
     _db: TestDatabase,
 }
 
-async fn start(store: Arc<dyn Store>, clock: &OffsetClock, config: Config) -> (String, Running) {
+/// The API's address, the metrics listener's, and the running pair.
+async fn start(store: Arc<dyn Store>, clock: &OffsetClock, config: Config) -> (String, String, Running) {
     let state = AppState::with_clock(store, config, Arc::new(clock.clone()))
         .await
         .expect("server state");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("local addr"));
+    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let metrics_address = format!("http://{}", admin.local_addr().expect("local addr"));
+    let metrics = tokio::spawn(roomgate_server::observability::serve_metrics(
+        admin,
+        state.clone(),
+        std::future::pending(),
+    ));
     let (shutdown, stop) = oneshot::channel::<()>();
     let handle = tokio::spawn(roomgate_server::serve(listener, state, async move {
         let _ = stop.await;
     }));
-    (address, Running { shutdown, handle })
+    let running = Running {
+        shutdown,
+        handle,
+        metrics,
+    };
+    (address, metrics_address, running)
 }
 
 impl TestApp {
@@ -70,9 +87,10 @@ impl TestApp {
         let db_url = db.url().to_owned();
         let store = roomgate_store::connect(&db_url).await.expect("store");
         let clock = OffsetClock::new();
-        let (address, server) = start(store.clone(), &clock, config.clone()).await;
+        let (address, metrics_address, server) = start(store.clone(), &clock, config.clone()).await;
         let mut app = Self {
             address,
+            metrics_address,
             client: reqwest::Client::new(),
             api_key: String::new(),
             api_key_id: Uuid::nil(),
@@ -115,6 +133,7 @@ impl TestApp {
     /// Stops the server (draining it), then serves the same SQLite file, reopened, on a new port.
     pub async fn restart(&mut self) -> String {
         let running = self.server.take().expect("server is running");
+        running.metrics.abort();
         let _ = running.shutdown.send(());
         tokio::time::timeout(Duration::from_secs(10), running.handle)
             .await
@@ -122,8 +141,10 @@ impl TestApp {
             .expect("server task")
             .expect("serve returns Ok");
         self.store = roomgate_store::connect(&self.db_url).await.expect("reopen store");
-        let (address, server) = start(self.store.clone(), &self.clock, self.config.clone()).await;
+        let (address, metrics_address, server) =
+            start(self.store.clone(), &self.clock, self.config.clone()).await;
         self.address = address;
+        self.metrics_address = metrics_address;
         self.server = Some(server);
         // Pooled connections belong to the old server.
         self.client = reqwest::Client::new();

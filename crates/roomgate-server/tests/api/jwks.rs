@@ -165,3 +165,34 @@ backend_test! {
         assert_eq!(json_body(bogus, StatusCode::OK).await, first);
     }
 }
+
+backend_test! {
+    async fn jwks_may_be_cached_for_five_minutes_while_token_responses_may_not(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let cache_control = |resp: &reqwest::Response| {
+            resp.headers()
+                .get_all(header::CACHE_CONTROL)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+
+        let jwks = app.get("/.well-known/jwks.json", None).await;
+        assert_eq!(jwks.status(), StatusCode::OK);
+        assert_eq!(cache_control(&jwks), ["public, max-age=300"]);
+        let cross_origin = app
+            .request(reqwest::Method::GET, "/.well-known/jwks.json", None)
+            .header(header::ORIGIN, "https://app.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cache_control(&cross_origin), ["public, max-age=300"]);
+        assert_eq!(cross_origin.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+
+        let room = app.new_room().await;
+        let minted = app.create_token(Scheme::Current, &room, &json!({})).await;
+        assert_eq!(cache_control(&minted), ["no-store"]);
+        let refused = app.refresh_token(Scheme::Current, &room, "junk").await;
+        assert_eq!(cache_control(&refused), ["no-store"]);
+    }
+}

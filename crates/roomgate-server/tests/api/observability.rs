@@ -105,7 +105,7 @@ backend_test! {
     async fn requests_and_tokens_move_the_counters_labelled_by_route_template(backend: Backend) {
         let _turn = one_scraper().await;
         let app = TestApp::spawn_on(backend).await;
-        let before = scrape(&app.address).await;
+        let before = scrape(&app.metrics_address).await;
 
         let room = app.new_room().await;
         let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
@@ -116,7 +116,7 @@ backend_test! {
         let malformed = app.refresh_token(Scheme::Current, &room, "not-a-jwt").await;
         assert_eq!(malformed.status(), StatusCode::FORBIDDEN);
 
-        let after = scrape(&app.address).await;
+        let after = scrape(&app.metrics_address).await;
         let moved = |name: &str, labels: &[(&str, &str)]| after.value(name, labels) - before.value(name, labels);
         let create = "/v2/rooms/{room_id}/actions/create_access_token";
         let refresh = "/v2/rooms/{room_id}/actions/refresh_access_token";
@@ -207,12 +207,12 @@ backend_test! {
         let minted = app.mint(Scheme::Current, &room, &json!({})).await;
         let resp = app.delete(&format!("/v2/rooms/{room}"), Some(&app.api_key)).await;
         assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-        let before = scrape(&app.address).await;
+        let before = scrape(&app.metrics_address).await;
 
         let resp = app.refresh_token(Scheme::Current, &room, &minted.refresh).await;
 
         assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-        let after = scrape(&app.address).await;
+        let after = scrape(&app.metrics_address).await;
         let labels = [("reason", "room_deleted")];
         let rejected = "roomgate_tokens_rejected_total";
         assert!(after.value(rejected, &labels) - before.value(rejected, &labels) >= 1.0);
@@ -224,12 +224,12 @@ backend_test! {
         let _turn = one_scraper().await;
         let app = TestApp::spawn_on(backend).await;
         let odd = format!("nope-{}", Uuid::new_v4().simple());
-        let before = scrape(&app.address).await;
+        let before = scrape(&app.metrics_address).await;
 
         let resp = app.get(&format!("/v2/{odd}"), None).await;
 
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-        let after = scrape(&app.address).await;
+        let after = scrape(&app.metrics_address).await;
         let labels = [("route", "unmatched"), ("status", "404")];
         assert!(after.value(REQUESTS, &labels) - before.value(REQUESTS, &labels) >= 1.0);
         assert!(!after.text.contains(&odd), "a raw path reached the metrics");
@@ -242,18 +242,18 @@ backend_test! {
         let app = TestApp::spawn_on(backend).await;
         let keys = |s: &Scrape, state: &str| s.value("roomgate_signing_keys", &[("state", state)]);
 
-        let fresh = scrape(&app.address).await;
+        let fresh = scrape(&app.metrics_address).await;
         assert_eq!((keys(&fresh, "active"), keys(&fresh, "pending")), (1.0, 0.0));
 
         let now = app.clock.now().unix_timestamp();
         roomgate_server::keys::rotate(app.store.as_ref(), None, now, 600, None)
             .await
             .expect("rotate");
-        let rotated = scrape(&app.address).await;
+        let rotated = scrape(&app.metrics_address).await;
         assert_eq!((keys(&rotated, "active"), keys(&rotated, "pending")), (1.0, 1.0));
 
         app.set_clock(now + 601);
-        let switched = scrape(&app.address).await;
+        let switched = scrape(&app.metrics_address).await;
         assert_eq!(
             ["pending", "active", "previous", "retired"].map(|s| keys(&switched, s)),
             [0.0, 1.0, 1.0, 0.0]
@@ -460,5 +460,31 @@ backend_test! {
             .to_str()
             .unwrap();
         assert!(exposed.contains("x-request-id"), "{exposed}");
+    }
+}
+
+backend_test! {
+    async fn metrics_are_served_on_the_api_listener_only_when_asked(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        // Something to count, so a scrape would show a refusal's reason.
+        let room = app.new_room().await;
+        assert_eq!(
+            app.refresh_token(Scheme::Seed, &room, "junk").await.status(),
+            StatusCode::FORBIDDEN
+        );
+
+        let public = app.get("/metrics", None).await;
+        let error = assert_error_shape(public, StatusCode::NOT_FOUND).await;
+        assert_eq!(error["code"], "10005");
+        let scraped = scrape(&app.metrics_address).await;
+        assert!(scraped.value("roomgate_tokens_rejected_total", &[("reason", "malformed")]) >= 1.0);
+
+        let config = Config {
+            metrics_on_api_listener: true,
+            ..Config::default()
+        };
+        let exposed = TestApp::spawn_with(backend, config).await;
+        let scraped = scrape(&exposed.address).await;
+        assert_eq!(scraped.value("roomgate_build_info", &[]), 1.0);
     }
 }

@@ -449,3 +449,52 @@ fn the_participant_extension_is_documented_with_the_server_s_bounds_and_defaults
         );
     }
 }
+
+backend_test! {
+    async fn docs_page_sends_headers_that_keep_pasted_api_keys_in_it(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let bare = app
+            .client
+            .get(app.url("/docs"))
+            .send()
+            .await
+            .unwrap();
+        for path in [
+            "/docs/",
+            "/docs/index.html",
+            "/docs/swagger-initializer.js",
+            "/docs/swagger-ui-bundle.js",
+            "/docs/swagger-ui.css",
+        ] {
+            let resp = app.get(path, None).await;
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            let h = resp.headers();
+            let one = |name: &str| {
+                let values: Vec<_> = h.get_all(name).iter().map(|v| v.to_str().unwrap()).collect();
+                assert_eq!(values.len(), 1, "{path}: one {name}, got {values:?}");
+                values[0].to_owned()
+            };
+            let csp = one("content-security-policy");
+            let directives: Vec<_> = csp.split(';').map(str::trim).collect();
+            for wanted in [
+                "default-src 'none'",
+                "script-src 'self'",
+                "connect-src 'self'",
+                "frame-ancestors 'none'",
+                "base-uri 'none'",
+                "object-src 'none'",
+            ] {
+                assert!(directives.contains(&wanted), "{path}: {wanted} in {csp}");
+            }
+            assert!(!csp.contains("unsafe-eval"), "{csp}");
+            let script = directives.iter().find(|d| d.starts_with("script-src")).unwrap();
+            assert!(!script.contains("unsafe-inline"), "{csp}");
+            assert_eq!(one("x-frame-options"), "DENY", "{path}");
+            assert_eq!(one("x-content-type-options"), "nosniff", "{path}");
+            assert_eq!(one("referrer-policy"), "no-referrer", "{path}");
+        }
+        // The redirect from /docs and the final page both carry them.
+        assert_eq!(bare.status(), StatusCode::OK);
+        assert!(bare.headers().contains_key("content-security-policy"));
+    }
+}

@@ -76,6 +76,7 @@ pub async fn try_serve(
 }
 
 /// A new API key in `database`, from `roomgate api-keys create`.
+#[allow(dead_code, reason = "each test crate uses a part of this module")]
 pub fn api_key(database: &str) -> String {
     let out = Command::new(BIN)
         .args(["api-keys", "create", "--database", database])
