@@ -97,28 +97,54 @@ pub fn nullable_string<'a>(
     }
 }
 
-/// A room's name, unique within its account: 1 to 255 characters, no control characters.
+/// A room's name, unique within its account: 1 to 255 characters in Unicode NFC, no control characters and no
+/// format characters (category Cf: bidirectional overrides and isolates, zero-width spaces and joiners, the
+/// BOM), so two names that look alike are one name or one of them is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UniqueName(String);
 
 impl UniqueName {
-    /// Checks a candidate name.
+    /// Checks a candidate name and normalises it to NFC.
     pub fn parse(s: &str) -> Result<Self, ApiError> {
-        let len = s.chars().count();
-        if !(1..=255).contains(&len) || s.chars().any(char::is_control) {
+        if s.chars().any(is_format_char) {
+            return Err(ApiError::field(
+                InvalidCode::OutOfRange,
+                "unique_name",
+                "unique_name must not contain invisible format characters (Unicode category Cf, such as \
+                 bidirectional overrides or zero-width spaces).",
+            ));
+        }
+        let name = nfc(s);
+        let len = name.chars().count();
+        if !(1..=255).contains(&len) || name.chars().any(char::is_control) {
             return Err(ApiError::field(
                 InvalidCode::OutOfRange,
                 "unique_name",
                 "unique_name must be 1 to 255 characters without control characters.",
             ));
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(name))
     }
 
     /// The name.
     pub fn into_inner(self) -> String {
         self.0
     }
+}
+
+/// `s` in Unicode Normalization Form C, the form room names are stored and compared in.
+pub fn nfc(s: &str) -> String {
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    match is_nfc_quick(s.chars()) {
+        IsNormalized::Yes => s.to_owned(),
+        _ => s.nfc().collect(),
+    }
+}
+
+/// Whether `c` is a Unicode format character (general category Cf).
+fn is_format_char(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.general_category() == GeneralCategory::Format
 }
 
 /// A webhook target: an absolute http(s) URL of at most 2048 bytes.
@@ -226,6 +252,48 @@ mod tests {
         assert!(UniqueName::parse(&"x".repeat(255)).is_ok());
         assert!(UniqueName::parse(&"x".repeat(256)).is_err());
         assert!(UniqueName::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn unique_name_refuses_format_characters() {
+        // RLO, LRI, PDI, ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen, Arabic letter mark, a tag character.
+        for c in [
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{2060}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{061C}',
+            '\u{E0041}',
+        ] {
+            let e = UniqueName::parse(&format!("room{c}1")).unwrap_err();
+            assert_eq!(
+                code_and_pointer(e),
+                (InvalidCode::OutOfRange, "/unique_name".into()),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        // Not Cf: letters, marks, spaces and emoji stay allowed.
+        for ok in ["Café", "会议室", "a b", "🎉 party", "e\u{0301}"] {
+            assert!(UniqueName::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn unique_name_is_normalised_to_nfc() {
+        let decomposed = UniqueName::parse("Cafe\u{0301}").unwrap().into_inner();
+        assert_eq!(decomposed, "Caf\u{00E9}");
+        assert_eq!(UniqueName::parse("Caf\u{00E9}").unwrap().into_inner(), decomposed);
+        // Ångström sign and A with ring are one name.
+        assert_eq!(UniqueName::parse("\u{212B}").unwrap().into_inner(), "\u{00C5}");
+        // The length bound applies to the normalised name: 255 decomposed letters compose to 255 characters.
+        assert!(UniqueName::parse(&"e\u{0301}".repeat(255)).is_ok());
+        assert!(UniqueName::parse(&"e\u{0301}".repeat(256)).is_err());
     }
 
     #[test]
