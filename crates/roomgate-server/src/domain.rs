@@ -147,22 +147,30 @@ fn is_format_char(c: char) -> bool {
     c.general_category() == GeneralCategory::Format
 }
 
-/// A webhook target: an absolute http(s) URL of at most 2048 bytes.
+/// A webhook target: an absolute http(s) URL of at most 2048 bytes, without credentials (`user:pass@`): they
+/// would be stored and shown in every room view, and sent to whatever the host resolves to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebhookUrl(String);
 
 impl WebhookUrl {
     /// Checks a candidate URL for field `name`.
     pub fn parse(s: &str, name: &str) -> Result<Self, ApiError> {
-        let ok = s.len() <= 2048
-            && s.parse::<axum::http::Uri>().is_ok_and(|uri| {
-                matches!(uri.scheme_str(), Some("http" | "https")) && uri.authority().is_some()
-            });
-        if !ok {
+        let uri = (s.len() <= 2048)
+            .then(|| s.parse::<axum::http::Uri>().ok())
+            .flatten()
+            .filter(|uri| matches!(uri.scheme_str(), Some("http" | "https")));
+        let Some(authority) = uri.as_ref().and_then(|uri| uri.authority()) else {
             return Err(ApiError::field(
                 InvalidCode::OutOfRange,
                 name,
                 format!("{name} must be an absolute http or https URL."),
+            ));
+        };
+        if authority.as_str().contains('@') {
+            return Err(ApiError::field(
+                InvalidCode::OutOfRange,
+                name,
+                format!("{name} must not contain credentials (user:password@)."),
             ));
         }
         Ok(Self(s.to_owned()))
@@ -303,5 +311,25 @@ mod tests {
         for bad in ["ftp://example.com", "/relative", "example.com", "", "https://"] {
             assert!(WebhookUrl::parse(bad, "u").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn webhook_url_refuses_credentials() {
+        for bad in [
+            "http://user:pass@example.com/hook",
+            "https://user@example.com/hook",
+            "https://:secret@example.com/",
+            "https://@example.com/",
+            "http://a@b@example.com/",
+        ] {
+            let e = WebhookUrl::parse(bad, "webhook_event_url").unwrap_err();
+            assert_eq!(
+                code_and_pointer(e),
+                (InvalidCode::OutOfRange, "/webhook_event_url".into()),
+                "{bad}"
+            );
+        }
+        // An @ after the authority is not a credential.
+        assert!(WebhookUrl::parse("https://example.com/a@b?c=d@e", "u").is_ok());
     }
 }

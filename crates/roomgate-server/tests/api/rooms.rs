@@ -386,6 +386,29 @@ backend_test! {
     }
 }
 
+backend_test! {
+    async fn webhook_urls_with_credentials_are_422_10033(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.create_room(json!({})).await;
+        let path = format!("/v2/rooms/{}", string(&room["id"]));
+        for field in ["webhook_event_url", "webhook_event_failover_url"] {
+            for url in ["http://user:pass@example.com/hook", "https://token@example.com/", "https://:p@example.com/"] {
+                let body = json!({ field: url });
+                let pointer = format!("/{field}");
+                let created = app.post_json("/v2/rooms", Some(&app.api_key), &body).await;
+                let error = assert_error(created, StatusCode::UNPROCESSABLE_ENTITY, "10033", Some(&pointer)).await;
+                assert!(!error.to_string().contains("pass@"), "the credentials are not echoed: {error}");
+                let patched = app.patch_json(&path, Some(&app.api_key), &body).await;
+                assert_error(patched, StatusCode::UNPROCESSABLE_ENTITY, "10033", Some(&pointer)).await;
+            }
+        }
+        let unchanged = json_body(app.get(&path, Some(&app.api_key)).await, StatusCode::OK).await;
+        assert_eq!(unchanged["data"], room);
+        let listed = app.list_rooms(&app.api_key, "").await;
+        assert_eq!(listed["meta"]["total_results"], 1, "nothing else was stored: {listed}");
+    }
+}
+
 /// Percent-encodes every byte outside the unreserved set.
 fn urlencode(s: &str) -> String {
     s.bytes()
