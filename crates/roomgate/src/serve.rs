@@ -46,13 +46,15 @@ mod roomgate_token_defaults {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     args.telemetry.init_logging()?;
+    // Before the store is opened (and its file created): a master-key mistake changes nothing on disk.
+    let master_key = args.master.load()?;
     let store = roomgate_store::connect(&args.store.url)
         .await
         .context("opening the store")?;
     let mut config = Config {
         issuer: args.issuer,
         audience: args.audience,
-        master_key: args.master.load()?,
+        master_key,
         key_reload_interval: args.key_reload_interval,
         publish_delay: args.publish_delay,
         rotate_every: args.rotate_signing_keys_every,
