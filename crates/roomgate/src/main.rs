@@ -59,8 +59,14 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
-        Command::ApiKeys(cmd) => api_keys::run(cmd).await,
-        Command::SigningKeys(cmd) => signing_keys::run(cmd).await,
+        Command::ApiKeys(cmd) => {
+            telemetry::init_stderr_warnings();
+            api_keys::run(cmd).await
+        }
+        Command::SigningKeys(cmd) => {
+            telemetry::init_stderr_warnings();
+            signing_keys::run(cmd).await
+        }
         // These print their own errors and pick their exit code (see `output::EXIT_CODES_HELP`).
         Command::Rooms(args) => return rooms::run(args).await,
         Command::Tokens(args) => return tokens::run(args).await,
