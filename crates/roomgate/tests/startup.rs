@@ -1,12 +1,16 @@
-//! What `roomgate serve` does before it answers: database files others could read tightened.
+//! What `roomgate serve` does before it answers: the first API key kept out of the log stream, and database
+//! files others could read tightened.
 use std::{
     fs::File,
+    io::{BufRead, BufReader},
     net::TcpListener,
     os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
-    process::{Child, Command},
+    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+
+use roomgate_store::{backend_test, testing::TestDatabase};
 
 mod common;
 
@@ -75,6 +79,10 @@ async fn start(database: &str) -> Started {
     }
 }
 
+fn sqlite_path(database: &str) -> PathBuf {
+    PathBuf::from(database.strip_prefix("sqlite://").expect("a sqlite:// URL"))
+}
+
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
@@ -94,6 +102,87 @@ async fn rooms_status(base: &str, key: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
+}
+
+backend_test! {
+    async fn the_first_api_key_never_reaches_the_log_stream(backend: Backend) {
+        let db = TestDatabase::new(backend).await;
+        let server = start(db.url()).await;
+        let output = server.output();
+        assert!(!output.contains("rg_"), "no secret on stdout or stderr: {output}");
+        match backend {
+            roomgate_store::testing::Backend::Sqlite => {
+                let file = with_suffix(&sqlite_path(db.url()), ".first-api-key");
+                assert_eq!(mode(&file), 0o600, "{}", file.display());
+                let key = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+                assert!(key.starts_with("rg_"), "{key}");
+                assert!(!output.contains(key.trim_start_matches("rg_")), "{output}");
+                assert!(output.contains(&file.display().to_string()), "the log says where it is: {output}");
+                assert_eq!(rooms_status(&server.base, &key).await, 200, "the key in the file works");
+            }
+            roomgate_store::testing::Backend::Postgres => {
+                // No file to put it in: no key is made, and the log says how to make one.
+                assert!(output.contains("roomgate api-keys create"), "{output}");
+                let listed = Command::new(BIN)
+                    .args(["api-keys", "list", "--database", db.url()])
+                    .env_clear()
+                    .output()
+                    .unwrap();
+                assert!(listed.status.success());
+                assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 1, "only the header");
+            }
+        }
+        drop(server);
+
+        // A second start finds the key and makes no other.
+        let again = start(db.url()).await;
+        let output = again.output();
+        assert!(!output.contains("rg_") && !output.contains("first-api-key"), "{output}");
+    }
+}
+
+#[tokio::test]
+async fn the_first_api_key_is_printed_when_stdout_is_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("roomgate.db");
+    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let serve = format!(
+        "{BIN} serve --listen {addr} --database sqlite://{}",
+        path.display()
+    );
+    // script(1) runs it with a pseudo-terminal as stdout, as an operator's shell would.
+    let mut child = Command::new("script")
+        .args(["-qec", &serve, "/dev/null"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script(1)");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let key = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a key line within 30 s");
+        if let Some(key) = line.trim().strip_prefix("rg_") {
+            break format!("rg_{key}");
+        }
+    };
+    assert!(
+        !with_suffix(&path, ".first-api-key").exists(),
+        "no file when it was shown"
+    );
+    assert_eq!(rooms_status(&format!("http://{addr}"), &key).await, 200);
+    // Killing script(1) closes the terminal: the server gets SIGHUP and exits.
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[tokio::test]
