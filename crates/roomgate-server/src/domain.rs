@@ -99,22 +99,33 @@ pub fn nullable_string<'a>(
     }
 }
 
-/// A room's name, unique within its account: 1 to 255 characters, no control characters.
+/// A room's name, unique within its account: 1 to 255 characters in Unicode NFC, no control characters and no
+/// format characters (category Cf: bidirectional overrides and isolates, zero-width spaces and joiners, the
+/// BOM), so two names that look alike are one name or one of them is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UniqueName(String);
 
 impl UniqueName {
-    /// Checks a candidate name.
+    /// Checks a candidate name and normalises it to NFC.
     pub fn parse(s: &str) -> Result<Self, ApiError> {
-        let len = s.chars().count();
-        if !(1..=255).contains(&len) || s.chars().any(char::is_control) {
+        if s.chars().any(is_format_char) {
+            return Err(ApiError::field(
+                InvalidCode::OutOfRange,
+                "unique_name",
+                "unique_name must not contain invisible format characters (Unicode category Cf, such as \
+                 bidirectional overrides or zero-width spaces).",
+            ));
+        }
+        let name = nfc(s);
+        let len = name.chars().count();
+        if !(1..=255).contains(&len) || name.chars().any(char::is_control) {
             return Err(ApiError::field(
                 InvalidCode::OutOfRange,
                 "unique_name",
                 "unique_name must be 1 to 255 characters without control characters.",
             ));
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(name))
     }
 
     /// The name.
@@ -123,22 +134,45 @@ impl UniqueName {
     }
 }
 
-/// A webhook target: an absolute http(s) URL of at most 2048 bytes.
+/// `s` in Unicode Normalization Form C, the form room names are stored and compared in.
+pub fn nfc(s: &str) -> String {
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    match is_nfc_quick(s.chars()) {
+        IsNormalized::Yes => s.to_owned(),
+        _ => s.nfc().collect(),
+    }
+}
+
+/// Whether `c` is a Unicode format character (general category Cf).
+fn is_format_char(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.general_category() == GeneralCategory::Format
+}
+
+/// A webhook target: an absolute http(s) URL of at most 2048 bytes, without credentials (`user:pass@`): they
+/// would be stored and shown in every room view, and sent to whatever the host resolves to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebhookUrl(String);
 
 impl WebhookUrl {
     /// Checks a candidate URL for field `name`.
     pub fn parse(s: &str, name: &str) -> Result<Self, ApiError> {
-        let ok = s.len() <= 2048
-            && s.parse::<axum::http::Uri>().is_ok_and(|uri| {
-                matches!(uri.scheme_str(), Some("http" | "https")) && uri.authority().is_some()
-            });
-        if !ok {
+        let uri = (s.len() <= 2048)
+            .then(|| s.parse::<axum::http::Uri>().ok())
+            .flatten()
+            .filter(|uri| matches!(uri.scheme_str(), Some("http" | "https")));
+        let Some(authority) = uri.as_ref().and_then(|uri| uri.authority()) else {
             return Err(ApiError::field(
                 InvalidCode::OutOfRange,
                 name,
                 format!("{name} must be an absolute http or https URL."),
+            ));
+        };
+        if authority.as_str().contains('@') {
+            return Err(ApiError::field(
+                InvalidCode::OutOfRange,
+                name,
+                format!("{name} must not contain credentials (user:password@)."),
             ));
         }
         Ok(Self(s.to_owned()))
@@ -231,11 +265,73 @@ mod tests {
     }
 
     #[test]
+    fn unique_name_refuses_format_characters() {
+        // RLO, LRI, PDI, ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen, Arabic letter mark, a tag character.
+        for c in [
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{2060}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{061C}',
+            '\u{E0041}',
+        ] {
+            let e = UniqueName::parse(&format!("room{c}1")).unwrap_err();
+            assert_eq!(
+                code_and_pointer(e),
+                (InvalidCode::OutOfRange, "/unique_name".into()),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        // Not Cf: letters, marks, spaces and emoji stay allowed.
+        for ok in ["Café", "会议室", "a b", "🎉 party", "e\u{0301}"] {
+            assert!(UniqueName::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn unique_name_is_normalised_to_nfc() {
+        let decomposed = UniqueName::parse("Cafe\u{0301}").unwrap().into_inner();
+        assert_eq!(decomposed, "Caf\u{00E9}");
+        assert_eq!(UniqueName::parse("Caf\u{00E9}").unwrap().into_inner(), decomposed);
+        // Ångström sign and A with ring are one name.
+        assert_eq!(UniqueName::parse("\u{212B}").unwrap().into_inner(), "\u{00C5}");
+        // The length bound applies to the normalised name: 255 decomposed letters compose to 255 characters.
+        assert!(UniqueName::parse(&"e\u{0301}".repeat(255)).is_ok());
+        assert!(UniqueName::parse(&"e\u{0301}".repeat(256)).is_err());
+    }
+
+    #[test]
     fn webhook_url_must_be_absolute_http() {
         assert!(WebhookUrl::parse("https://example.com/hook", "u").is_ok());
         assert!(WebhookUrl::parse("http://10.0.0.1:8080/x?y=1", "u").is_ok());
         for bad in ["ftp://example.com", "/relative", "example.com", "", "https://"] {
             assert!(WebhookUrl::parse(bad, "u").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn webhook_url_refuses_credentials() {
+        for bad in [
+            "http://user:pass@example.com/hook",
+            "https://user@example.com/hook",
+            "https://:secret@example.com/",
+            "https://@example.com/",
+            "http://a@b@example.com/",
+        ] {
+            let e = WebhookUrl::parse(bad, "webhook_event_url").unwrap_err();
+            assert_eq!(
+                code_and_pointer(e),
+                (InvalidCode::OutOfRange, "/webhook_event_url".into()),
+                "{bad}"
+            );
+        }
+        // An @ after the authority is not a credential.
+        assert!(WebhookUrl::parse("https://example.com/a@b?c=d@e", "u").is_ok());
     }
 }

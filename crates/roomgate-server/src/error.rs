@@ -244,13 +244,7 @@ impl IntoResponse for ApiError {
             Self::Unavailable(msg) => tracing::warn!(error = %msg, "store unavailable"),
             _ => {}
         }
-        let mut response = (
-            status,
-            Json(ErrorBody {
-                errors: vec![self.body()],
-            }),
-        )
-            .into_response();
+        let mut response = (status, Json(ErrorBody::single(self.body()))).into_response();
         let headers = response.headers_mut();
         match &self {
             Self::TooManyRequests {

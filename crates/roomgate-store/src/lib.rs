@@ -93,6 +93,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<bool>;
 }
 
+/// The database file of a `sqlite:` URL; `None` for PostgreSQL, in-memory SQLite and URLs that do not parse.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    match url.split_once(':') {
+        Some(("sqlite", _)) => sqlite::file_of(url),
+        _ => None,
+    }
+}
+
 /// Opens the store named by `url` and applies its migrations.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     match url.split_once(':').map(|(scheme, _)| scheme) {

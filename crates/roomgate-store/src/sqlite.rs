@@ -127,7 +127,9 @@ impl SqliteStore {
     }
 }
 
-/// Creates the database file readable by its owner only, so private signing keys are not world-readable.
+/// Creates the database file readable by its owner only, so private signing keys are not world-readable; an
+/// existing file (or its `-wal`, `-shm`, `-journal`) that others may read or write is tightened to 0600 and
+/// logged, and one whose mode cannot be changed (another user's) is refused.
 fn create_private_file(path: &std::path::Path) -> Result<()> {
     let mut open = std::fs::OpenOptions::new();
     open.write(true).create_new(true);
@@ -135,12 +137,69 @@ fn create_private_file(path: &std::path::Path) -> Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
     match open.open(path) {
         Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => tighten_modes(path),
         Err(e) => Err(StoreError::Unavailable(format!(
             "cannot create {}: {e}",
             path.display()
         ))),
     }
+}
+
+/// The database file and the files SQLite keeps beside it, which hold the same data.
+fn database_files(path: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = vec![path.to_owned()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(PathBuf::from(name));
+    }
+    files
+}
+
+#[cfg(unix)]
+fn tighten_modes(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for file in database_files(path) {
+        let mode = match std::fs::metadata(&file) {
+            Ok(meta) => meta.permissions().mode() & 0o7777,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot read the mode of {}: {e}",
+                    file.display()
+                )))
+            }
+        };
+        if mode & 0o077 == 0 {
+            continue;
+        }
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+            StoreError::Config(format!(
+                "{} has mode {mode:04o}: others may read the private signing keys in it, and its mode cannot \
+                 be changed to 0600 ({e}); refusing to use it until its owner runs `chmod 600` on it",
+                file.display()
+            ))
+        })?;
+        tracing::warn!(
+            file = %file.display(),
+            old_mode = format_args!("{mode:04o}"),
+            "the database file was readable or writable by others; its mode is now 0600"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn tighten_modes(_path: &std::path::Path) -> Result<()> {
+    Ok(())
+}
+
+/// The file a `sqlite:` URL names, if it names one (not an in-memory database).
+pub(crate) fn file_of(url: &str) -> Option<PathBuf> {
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    let in_memory = path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:");
+    (!in_memory).then(|| path.to_owned())
 }
 
 fn uuid(row: &SqliteRow, col: &str) -> Result<Uuid> {

@@ -20,6 +20,16 @@ pub enum VerifyError {
     /// The JWKS could not be fetched.
     #[error("fetching the JWKS failed: {0}")]
     Fetch(#[from] FetchError),
+    /// The keys were fetched once, but no fetch has succeeded since their cache lifetime ended longer ago than
+    /// the configured `max_stale`: every token is refused until one does ([`crate::Verifier::refresh`] reports
+    /// why fetches fail).
+    #[error(
+        "the cached JWKS is {stale_for:?} past its lifetime and could not be refetched: refusing to trust it"
+    )]
+    StaleKeys {
+        /// How long past the keys' cache lifetime it is.
+        stale_for: std::time::Duration,
+    },
     /// A JWKS file could not be read.
     #[error("reading the JWKS file failed: {0}")]
     Io(#[source] Arc<std::io::Error>),
@@ -38,6 +48,7 @@ impl VerifyError {
             VerifyError::Fetch(FetchError::Status(_)) => "jwks_status",
             VerifyError::Fetch(FetchError::TooLarge { .. }) => "jwks_too_large",
             VerifyError::Fetch(FetchError::Transport(_)) => "jwks_unreachable",
+            VerifyError::StaleKeys { .. } => "jwks_stale",
             VerifyError::Io(_) => "jwks_file",
             VerifyError::Config(_) => "config",
         }
@@ -85,6 +96,9 @@ mod tests {
             VerifyError::Fetch(FetchError::TooLarge { limit: 1 }),
             VerifyError::Fetch(FetchError::Transport("x".into())),
             VerifyError::from(std::io::Error::other("x")),
+            VerifyError::StaleKeys {
+                stale_for: std::time::Duration::from_secs(1),
+            },
             VerifyError::Config("x"),
         ];
         let mut seen = std::collections::HashSet::new();

@@ -14,6 +14,18 @@ use crate::{
 /// Fewest time between two fetches unless configured otherwise, so forged `kid`s cannot hammer roomgate.
 pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 
+/// The least [`VerifierBuilder::min_refresh_interval`] accepts: with none, every token naming an unknown `kid`
+/// would be a fetch, and forged tokens would aim every verifier at roomgate.
+pub const MIN_REFRESH_INTERVAL_FLOOR: Duration = Duration::from_secs(1);
+
+/// How long past their cache lifetime fetched keys are still used while fetches fail, unless configured
+/// otherwise: long enough to ride out a restart or a short outage of roomgate, as long as the longest access
+/// token lives.
+pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(60 * 60);
+
+/// The most [`VerifierBuilder::max_stale`] accepts.
+pub const MAX_STALE_LIMIT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
 /// Largest JWKS response accepted unless configured otherwise.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
@@ -32,6 +44,8 @@ pub(crate) struct FetchOptions {
     min_refresh_interval: Duration,
     timeout: Duration,
     max_response_bytes: usize,
+    max_stale: Duration,
+    allow_http: bool,
 }
 
 impl Default for FetchOptions {
@@ -40,14 +54,32 @@ impl Default for FetchOptions {
             min_refresh_interval: DEFAULT_MIN_REFRESH_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_stale: DEFAULT_MAX_STALE,
+            allow_http: false,
         }
     }
 }
 
 impl VerifierBuilder {
-    /// Never fetch twice within this interval, whatever the trigger (default 30 s, at most a day).
+    /// Never fetch twice within this interval, whatever the trigger (default 30 s, at least 1 s, at most a
+    /// day).
     pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
         self.fetch.min_refresh_interval = interval;
+        self
+    }
+
+    /// Keep verifying with fetched keys for this long after their cache lifetime ends while fetches fail
+    /// (default 1 h, at most 7 days); after that every verification fails with [`VerifyError::StaleKeys`]
+    /// until a fetch succeeds, rather than trusting keys roomgate may have withdrawn.
+    pub fn max_stale(mut self, max_stale: Duration) -> Self {
+        self.fetch.max_stale = max_stale;
+        self
+    }
+
+    /// Accept a plain `http://` JWKS URL on a host that is not loopback (default: refused, since whoever is on
+    /// the path could publish their own keys). Loopback (`127.0.0.0/8`, `::1`, `localhost`) is always allowed.
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.fetch.allow_http = allow;
         self
     }
 
@@ -63,11 +95,27 @@ impl VerifierBuilder {
         self
     }
 
-    /// Trust the keys published at this `http(s)` URL, fetched on first use and cached (redirects are refused).
+    /// Trust the keys published at this `https` URL (`http` on loopback, or with [`Self::allow_http`]),
+    /// fetched on first use and cached (redirects are refused).
     pub fn jwks_url(self, url: &str) -> Result<Verifier, VerifyError> {
         let url = reqwest::Url::parse(url).map_err(|_| VerifyError::Config("JWKS URL is not a valid URL"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(VerifyError::Config("JWKS URL must be http or https"));
+        match url.scheme() {
+            "https" => {}
+            "http" if self.fetch.allow_http || is_loopback(&url) => {}
+            "http" => {
+                return Err(VerifyError::Config(
+                    "JWKS URL must be https (http only on loopback, or with allow_http(true))",
+                ))
+            }
+            _ => return Err(VerifyError::Config("JWKS URL must be http or https")),
+        }
+        if self.fetch.min_refresh_interval < MIN_REFRESH_INTERVAL_FLOOR {
+            return Err(VerifyError::Config(
+                "min_refresh_interval must be at least 1 second",
+            ));
+        }
+        if self.fetch.max_stale > MAX_STALE_LIMIT {
+            return Err(VerifyError::Config("max_stale must be at most 7 days"));
         }
         if self.fetch.timeout.is_zero() {
             return Err(VerifyError::Config("timeout must be positive"));
@@ -89,10 +137,20 @@ impl VerifierBuilder {
             client,
             url,
             options: self.fetch.clone(),
-            state: tokio::sync::Mutex::new(FetchState::default()),
+            state: Arc::new(tokio::sync::Mutex::new(FetchState::default())),
         };
         self.finish_remote(remote)
     }
+}
+
+/// Whether `url`'s host is a loopback address, where plain HTTP never leaves the machine.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Verifier {
@@ -108,33 +166,42 @@ pub(crate) struct Remote {
     client: reqwest::Client,
     url: reqwest::Url,
     options: FetchOptions,
-    /// Held for the whole fetch: concurrent callers queue here, then see the new generation.
-    state: tokio::sync::Mutex<FetchState>,
+    /// Held for the whole fetch. Callers that need new keys (none yet, too stale, an unknown `kid`) queue here
+    /// and then see the new generation; callers that hold usable keys never wait for it.
+    state: Arc<tokio::sync::Mutex<FetchState>>,
 }
 
 #[derive(Debug, Default)]
 struct FetchState {
     last_attempt: Option<Instant>,
-    /// Replayed while rate-limited and no keys were ever fetched.
+    /// Replayed while rate-limited and the keys held are unusable.
     last_error: Option<VerifyError>,
 }
 
 impl Remote {
     /// Run `check` against fresh-enough keys, refetching once if the token names an unknown `kid`.
     pub(crate) async fn verify<T>(
-        &self,
-        cache: &ArcSwap<Snapshot>,
+        self: &Arc<Self>,
+        cache: &Arc<ArcSwap<Snapshot>>,
         check: impl Fn(&KeySet) -> Result<T, VerifyError>,
     ) -> Result<T, VerifyError> {
+        let now = Instant::now();
         let mut snapshot = cache.load_full();
-        if snapshot.is_stale(Instant::now()) {
-            if let Err(e) = self.refresh(cache, snapshot.generation, false).await {
-                // Stale keys beat none: keep verifying with them until a fetch succeeds.
+        if snapshot.is_stale(now) {
+            if self.usable(&snapshot, now) {
+                // Due, but still trusted: verify with these while one fetch runs on its own, instead of making
+                // every verification wait up to the fetch timeout.
+                self.refresh_in_background(cache, snapshot.generation);
+            } else {
+                let fetched = self.refresh(cache, snapshot.generation, false).await;
+                snapshot = cache.load_full();
                 if snapshot.keys.is_empty() {
-                    return Err(e);
+                    // Never fetched: the fetch's own error says why.
+                    fetched?;
                 }
+                // Fetched once, but not lately: refuse every token rather than trust keys that may be withdrawn.
+                self.usable_or_error(&snapshot, Instant::now())?;
             }
-            snapshot = cache.load_full();
         }
         match check(&snapshot.keys) {
             Err(VerifyError::Token(TokenError::UnknownKey)) => {
@@ -148,6 +215,24 @@ impl Remote {
         }
     }
 
+    /// Whether `snapshot`'s keys may still be used at `at`: there are some, and their cache lifetime ended at
+    /// most `max_stale` ago.
+    fn usable(&self, snapshot: &Snapshot, at: Instant) -> bool {
+        !snapshot.keys.is_empty() && self.usable_or_error(snapshot, at).is_ok()
+    }
+
+    /// [`VerifyError::StaleKeys`] if fetched keys outlived their cache lifetime by `max_stale` or more.
+    pub(crate) fn usable_or_error(&self, snapshot: &Snapshot, at: Instant) -> Result<(), VerifyError> {
+        let Some(fresh_until) = snapshot.fresh_until.filter(|_| !snapshot.keys.is_empty()) else {
+            return Ok(()); // fixed keys never go stale; with none there is nothing to distrust
+        };
+        let stale_for = at.saturating_duration_since(fresh_until);
+        if at > fresh_until && stale_for >= self.options.max_stale {
+            return Err(VerifyError::StaleKeys { stale_for });
+        }
+        Ok(())
+    }
+
     /// Fetch unless keys newer than generation `seen` exist or (unless `force`) the last attempt is too
     /// recent. Returns whether newer keys are in `cache` now.
     pub(crate) async fn refresh(
@@ -157,20 +242,63 @@ impl Remote {
         force: bool,
     ) -> Result<bool, VerifyError> {
         let mut state = self.state.lock().await;
-        let current = cache.load_full();
+        if let Some(done) = self.needless(&state, cache, seen, force) {
+            return done;
+        }
+        self.fetch_into(&mut state, cache, seen).await
+    }
+
+    /// Starts a fetch on the current runtime unless one is under way or not due; never waits.
+    fn refresh_in_background(self: &Arc<Self>, cache: &Arc<ArcSwap<Snapshot>>, seen: u64) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Ok(mut state) = Arc::clone(&self.state).try_lock_owned() else {
+            return; // a fetch is running (or a caller is about to start one)
+        };
+        if self.needless(&state, cache, seen, false).is_some() {
+            return;
+        }
+        let (remote, cache) = (Arc::clone(self), Arc::clone(cache));
+        runtime.spawn(async move {
+            // Its outcome reaches callers through the cache (or, on failure, through `last_error`).
+            let _ = remote.fetch_into(&mut state, &cache, seen).await;
+        });
+    }
+
+    /// `Some(answer)` when no fetch is needed: another one already brought newer keys, or (unless `force`) the
+    /// last attempt is within the minimum interval.
+    fn needless(
+        &self,
+        state: &FetchState,
+        cache: &ArcSwap<Snapshot>,
+        seen: u64,
+        force: bool,
+    ) -> Option<Result<bool, VerifyError>> {
+        let current = cache.load();
         if current.generation != seen {
             // Someone fetched while we waited for the lock.
-            return Ok(true);
+            return Some(Ok(true));
         }
         let recent = state
             .last_attempt
             .is_some_and(|t| t.elapsed() < self.options.min_refresh_interval);
         if recent && !force {
-            return match &state.last_error {
-                Some(e) if current.keys.is_empty() => Err(e.clone()),
+            return Some(match &state.last_error {
+                Some(e) if !self.usable(&current, Instant::now()) => Err(e.clone()),
                 _ => Ok(false),
-            };
+            });
         }
+        None
+    }
+
+    /// One fetch, its outcome recorded in `state` and, if it brought keys, in `cache`.
+    async fn fetch_into(
+        &self,
+        state: &mut FetchState,
+        cache: &ArcSwap<Snapshot>,
+        seen: u64,
+    ) -> Result<bool, VerifyError> {
         state.last_attempt = Some(Instant::now());
         match self.fetch().await {
             Ok((keys, lifetime)) => {
@@ -309,6 +437,61 @@ mod tests {
         }
         assert!(Verifier::builder()
             .min_refresh_interval(MAX_CACHE_LIFETIME)
+            .jwks_url(url)
+            .is_ok());
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_loopback_unless_allowed() {
+        let remote = "http://roomgate.example/.well-known/jwks.json";
+        assert!(matches!(
+            Verifier::from_jwks_url(remote),
+            Err(VerifyError::Config(_))
+        ));
+        assert!(Verifier::builder().allow_http(true).jwks_url(remote).is_ok());
+        for local in [
+            "http://127.0.0.1:8080/jwks.json",
+            "http://127.3.4.5/jwks.json",
+            "http://[::1]:8080/jwks.json",
+            "http://localhost:8080/jwks.json",
+            "http://LOCALHOST/jwks.json",
+        ] {
+            assert!(Verifier::from_jwks_url(local).is_ok(), "{local}");
+        }
+        for not_local in [
+            "http://10.0.0.1/jwks.json",
+            "http://[::ffff:127.0.0.1]/jwks.json",
+            "http://localhost.example/jwks.json",
+            "http://127.0.0.1.nip.io/jwks.json",
+        ] {
+            assert!(
+                matches!(Verifier::from_jwks_url(not_local), Err(VerifyError::Config(_))),
+                "{not_local}"
+            );
+        }
+    }
+
+    #[test]
+    fn min_refresh_interval_has_a_floor_and_max_stale_a_ceiling() {
+        let url = "https://roomgate.example/jwks.json";
+        for below in [Duration::ZERO, Duration::from_millis(999)] {
+            let built = Verifier::builder().min_refresh_interval(below).jwks_url(url);
+            assert!(matches!(built, Err(VerifyError::Config(_))), "{below:?}");
+        }
+        assert!(Verifier::builder()
+            .min_refresh_interval(MIN_REFRESH_INTERVAL_FLOOR)
+            .jwks_url(url)
+            .is_ok());
+        let over = Verifier::builder()
+            .max_stale(MAX_STALE_LIMIT + Duration::from_secs(1))
+            .jwks_url(url);
+        assert!(matches!(over, Err(VerifyError::Config(_))));
+        assert!(Verifier::builder()
+            .max_stale(Duration::ZERO)
+            .jwks_url(url)
+            .is_ok());
+        assert!(Verifier::builder()
+            .max_stale(MAX_STALE_LIMIT)
             .jwks_url(url)
             .is_ok());
     }

@@ -1,9 +1,11 @@
 //! Check roomgate join tokens inside a media server (SFU) or gateway, without calling roomgate.
 //!
 //! A [`Verifier`] holds the keys roomgate publishes at `/.well-known/jwks.json`, either fetched from that
-//! URL (the default `fetch` feature: cached for the response's `max-age`, refetched when a token names an
-//! unknown `kid`, at most once per minimum interval, bounded in size and time) or given once as a JWK Set
-//! for fully offline use. [`Verifier::verify_access_token`] then accepts a token only if it is an
+//! URL (the default `fetch` feature: `https` only, plain `http` on loopback or when explicitly allowed;
+//! cached for the response's `max-age`, refetched when a token names an unknown `kid`, at most once per
+//! minimum interval of 1 s or more, bounded in size and time; a due refetch runs while verifications go on
+//! with the keys held, which stay trusted for at most `max_stale` past their lifetime while fetches fail, and
+//! are then refused with [`VerifyError::StaleKeys`]) or given once as a JWK Set for fully offline use. [`Verifier::verify_access_token`] then accepts a token only if it is an
 //! Ed25519-signed JWS under one of those keys (no `jku`, `x5u` or `jwk` header is ever followed), its
 //! `typ` is `access`, `iss` and `aud` match exactly, it is within `nbf`..`exp` give or take the leeway
 //! (30 s by default, 60 s at most), it grants `join` on the room asked about, and its `grants_version` has a
@@ -97,8 +99,8 @@ mod verifier;
 pub use error::{FetchError, VerifyError};
 #[cfg(feature = "fetch")]
 pub use fetch::{
-    DEFAULT_CACHE_LIFETIME, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
-    MAX_CACHE_LIFETIME,
+    DEFAULT_CACHE_LIFETIME, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_STALE, DEFAULT_MIN_REFRESH_INTERVAL,
+    DEFAULT_TIMEOUT, MAX_CACHE_LIFETIME, MAX_STALE_LIMIT, MIN_REFRESH_INTERVAL_FLOOR,
 };
 pub use roomgate_token::{
     Claims, Grant, Jwk, Jwks, Participant, Permissions, Source, Sources, TokenError, TokenKind,

@@ -45,9 +45,10 @@ pub struct Verifier {
 struct Inner {
     /// Everything but the room, which each call supplies.
     validation: Validation,
-    keys: ArcSwap<Snapshot>,
+    /// Shared with a background fetch, which swaps in what it brings.
+    keys: Arc<ArcSwap<Snapshot>>,
     #[cfg(feature = "fetch")]
-    remote: Option<crate::fetch::Remote>,
+    remote: Option<Arc<crate::fetch::Remote>>,
 }
 
 /// Settings for a [`Verifier`]; finish with one of the key sources.
@@ -133,7 +134,7 @@ impl VerifierBuilder {
         Ok(Verifier {
             inner: Arc::new(Inner {
                 validation,
-                keys: ArcSwap::from_pointee(snapshot),
+                keys: Arc::new(ArcSwap::from_pointee(snapshot)),
                 #[cfg(feature = "fetch")]
                 remote: None,
             }),
@@ -152,8 +153,8 @@ impl VerifierBuilder {
         Ok(Verifier {
             inner: Arc::new(Inner {
                 validation,
-                keys: ArcSwap::from_pointee(snapshot),
-                remote: Some(remote),
+                keys: Arc::new(ArcSwap::from_pointee(snapshot)),
+                remote: Some(Arc::new(remote)),
             }),
         })
     }
@@ -207,7 +208,13 @@ impl Verifier {
         room_id: Uuid,
         now: i64,
     ) -> Result<Claims, VerifyError> {
-        self.check(&self.inner.keys.load().keys, token, room_id, now)
+        let snapshot = self.inner.keys.load();
+        // Fetched keys past their staleness cap are refused here too, though this never fetches.
+        #[cfg(feature = "fetch")]
+        if let Some(remote) = &self.inner.remote {
+            remote.usable_or_error(&snapshot, Instant::now())?;
+        }
+        self.check(&snapshot.keys, token, room_id, now)
     }
 
     /// Fetch the JWKS now (ignoring the minimum interval), e.g. at startup to fail fast; a no-op offline.

@@ -39,9 +39,20 @@ pub enum ApiKeysCommand {
 
 /// Creates and stores a key for `account`, returning its secret.
 pub async fn create(store: &dyn Store, account: &str, name: Option<String>) -> anyhow::Result<ApiKey> {
+    let key = ApiKey::generate().context("no randomness available")?;
+    self::store(store, account, name, &key).await?;
+    Ok(key)
+}
+
+/// Stores `key` (its hash) for `account`, creating the account if new.
+pub async fn store(
+    store: &dyn Store,
+    account: &str,
+    name: Option<String>,
+    key: &ApiKey,
+) -> anyhow::Result<()> {
     let now = now_micros();
     let account_id = store.ensure_account(account, now).await?;
-    let key = ApiKey::generate().context("no randomness available")?;
     store
         .insert_api_key(&NewApiKey {
             id: Uuid::new_v4(),
@@ -52,7 +63,7 @@ pub async fn create(store: &dyn Store, account: &str, name: Option<String>) -> a
             created_at: now,
         })
         .await?;
-    Ok(key)
+    Ok(())
 }
 
 pub async fn run(cmd: ApiKeysCommand) -> anyhow::Result<()> {

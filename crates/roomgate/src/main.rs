@@ -59,8 +59,14 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
-        Command::ApiKeys(cmd) => api_keys::run(cmd).await,
-        Command::SigningKeys(cmd) => signing_keys::run(cmd).await,
+        Command::ApiKeys(cmd) => {
+            telemetry::init_stderr_warnings();
+            api_keys::run(cmd).await
+        }
+        Command::SigningKeys(cmd) => {
+            telemetry::init_stderr_warnings();
+            signing_keys::run(cmd).await
+        }
         // These print their own errors and pick their exit code (see `output::EXIT_CODES_HELP`).
         Command::Rooms(args) => return rooms::run(args).await,
         Command::Tokens(args) => return tokens::run(args).await,
@@ -89,13 +95,34 @@ pub struct MasterKeyArgs {
 
 impl MasterKeyArgs {
     /// The configured master key, if any.
+    ///
+    /// Set but empty (a template that expanded to nothing, a secret that failed to mount) is an error, never
+    /// "no master key": the difference between sealed and plaintext private keys must not hang on a typo.
     pub fn load(&self) -> anyhow::Result<Option<roomgate_server::MasterKey>> {
-        use anyhow::Context;
-        let text = match (&self.file, std::env::var("ROOMGATE_MASTER_KEY")) {
-            (Some(path), _) => std::fs::read_to_string(path)
+        use anyhow::{bail, Context};
+        let text = match (&self.file, std::env::var_os("ROOMGATE_MASTER_KEY")) {
+            (Some(_), Some(_)) => bail!(
+                "both ROOMGATE_MASTER_KEY and --master-key-file (ROOMGATE_MASTER_KEY_FILE) are set: set only one"
+            ),
+            (Some(path), None) if path.as_os_str().is_empty() => bail!(
+                "ROOMGATE_MASTER_KEY_FILE is set but empty: name the master key file, or unset it"
+            ),
+            (Some(path), None) => std::fs::read_to_string(path)
                 .with_context(|| format!("reading the master key file {}", path.display()))?,
-            (None, Ok(text)) if !text.trim().is_empty() => text,
-            _ => return Ok(None),
+            (None, Some(value)) => {
+                let Ok(text) = value.into_string() else {
+                    bail!("ROOMGATE_MASTER_KEY is not valid UTF-8: it must be 32 random bytes in base64");
+                };
+                if text.trim().is_empty() {
+                    bail!(
+                        "ROOMGATE_MASTER_KEY is set but empty: set it to the master key (32 random bytes in \
+                         base64, e.g. from `openssl rand -base64 32`), or unset it to store private signing \
+                         keys in plaintext"
+                    );
+                }
+                text
+            }
+            (None, None) => return Ok(None),
         };
         Ok(Some(roomgate_server::MasterKey::from_base64(&text)?))
     }

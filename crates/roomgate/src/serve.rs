@@ -46,13 +46,15 @@ mod roomgate_token_defaults {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     args.telemetry.init_logging()?;
+    // Before the store is opened (and its file created): a master-key mistake changes nothing on disk.
+    let master_key = args.master.load()?;
     let store = roomgate_store::connect(&args.store.url)
         .await
         .context("opening the store")?;
     let mut config = Config {
         issuer: args.issuer,
         audience: args.audience,
-        master_key: args.master.load()?,
+        master_key,
         key_reload_interval: args.key_reload_interval,
         publish_delay: args.publish_delay,
         rotate_every: args.rotate_signing_keys_every,
@@ -74,13 +76,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await?;
 
     if store.list_api_keys().await?.is_empty() {
-        let key = crate::api_keys::create(
-            store.as_ref(),
-            crate::api_keys::DEFAULT_ACCOUNT,
-            Some("first".into()),
-        )
-        .await?;
-        // Printed once, to the terminal rather than the log: this is the only time the secret exists in the clear.
+        first_api_key(store.as_ref(), &args.store.url, addr).await?;
+    }
+    tracing::info!(%addr, "roomgate listening");
+    roomgate_server::serve(listener, state, shutdown).await?;
+    if let Some(metrics) = metrics {
+        metrics.await.context("metrics listener")??;
+    }
+    tracing::info!("roomgate stopped");
+    Ok(())
+}
+
+/// With no API key in the store, makes the first one, without ever writing its secret into the log stream.
+///
+/// stdout is where the logs go, and in a container or under systemd that is a log collector, kept and shipped
+/// and readable by many. So the secret is printed only when stdout is a terminal; otherwise it goes to a file
+/// created with mode 0600 beside the SQLite database, and only that file's path is logged. With no file to
+/// put it beside (PostgreSQL, in-memory SQLite) none is made: the log says to run `roomgate api-keys create`.
+async fn first_api_key(store: &dyn roomgate_store::Store, url: &str, addr: SocketAddr) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        let key =
+            crate::api_keys::create(store, crate::api_keys::DEFAULT_ACCOUNT, Some("first".into())).await?;
         println!("No API key existed, so one was created. Store it now: it is not shown again.");
         println!();
         println!("  {}", key.expose_secret());
@@ -92,14 +109,63 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             key.expose_secret()
         );
         println!();
+        return Ok(());
     }
-    tracing::info!(%addr, "roomgate listening");
-    roomgate_server::serve(listener, state, shutdown).await?;
-    if let Some(metrics) = metrics {
-        metrics.await.context("metrics listener")??;
+    let Some(database) = roomgate_store::sqlite_file(url) else {
+        tracing::warn!(
+            "no API key exists and stdout is not a terminal, so none was created (its secret would land in \
+             the log): create one with `roomgate api-keys create`"
+        );
+        return Ok(());
+    };
+    let mut path = database.into_os_string();
+    path.push(FIRST_KEY_SUFFIX);
+    let path = std::path::PathBuf::from(path);
+    let key = roomgate_server::auth::ApiKey::generate().context("no randomness available")?;
+    write_private(&path, &format!("{}\n", key.expose_secret()))?;
+    // The file first, then the store: a key the store holds but nobody can read would stop the next start
+    // from making one.
+    if let Err(e) = crate::api_keys::store(
+        store,
+        crate::api_keys::DEFAULT_ACCOUNT,
+        Some("first".into()),
+        &key,
+    )
+    .await
+    {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
     }
-    tracing::info!("roomgate stopped");
+    tracing::warn!(
+        file = %path.display(),
+        "no API key existed, so one was created; its secret is in this file (mode 0600), not in the log: \
+         read it, keep it somewhere safe, then delete the file"
+    );
     Ok(())
+}
+
+/// Appended to the database file's name to name the file that receives the first API key.
+const FIRST_KEY_SUFFIX: &str = ".first-api-key";
+
+/// Writes `text` to a new file at `path` readable by its owner only, replacing a stale one (its key, if any,
+/// is not in the store, or this would not run). `create_new` never follows a symlink planted at `path`.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("removing the stale {}", path.display())),
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    let mut file = open
+        .open(path)
+        .with_context(|| format!("creating {} for the first API key", path.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing the first API key to {}", path.display()))
 }
 
 /// Completes on SIGINT or SIGTERM.

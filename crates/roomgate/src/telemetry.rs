@@ -34,6 +34,16 @@ pub struct TelemetryArgs {
     pub metrics_on_api_listener: bool,
 }
 
+/// For the commands that work on the store directly: their warnings (a database file's mode tightened) on
+/// stderr, away from the output scripts read.
+pub fn init_stderr_warnings() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(EnvFilter::new("warn"))
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
 impl TelemetryArgs {
     /// Installs the process's log subscriber, writing to stdout.
     pub fn init_logging(&self) -> anyhow::Result<()> {

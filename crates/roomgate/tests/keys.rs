@@ -141,3 +141,30 @@ async fn a_lost_or_changed_master_key_stops_startup_and_never_makes_a_new_key() 
         .unwrap();
     assert_eq!(jwks_before, jwks_after, "no key was regenerated");
 }
+
+backend_test! {
+    async fn a_master_key_set_to_nothing_stops_startup(backend: Backend) {
+        let db = TestDatabase::new(backend).await;
+        let log_dir = tempfile::tempdir().unwrap();
+        let log = log_dir.path().join("serve.log");
+        for empty in ["", "  ", "\n"] {
+            let refused = try_serve(db.url(), &log, &[], &[("ROOMGATE_MASTER_KEY", empty)])
+                .await
+                .err()
+                .expect("refuses to start");
+            assert!(refused.contains("ROOMGATE_MASTER_KEY is set but empty"), "{refused}");
+        }
+        let refused = try_serve(db.url(), &log, &[], &[("ROOMGATE_MASTER_KEY_FILE", "")])
+            .await
+            .err()
+            .expect("refuses an empty file name");
+        assert!(refused.contains("master-key-file"), "{refused}");
+        let rotate = roomgate(&["signing-keys", "rotate", "--database", db.url()], &[("ROOMGATE_MASTER_KEY", "")]);
+        assert!(!rotate.status.success());
+        assert!(String::from_utf8_lossy(&rotate.stderr).contains("set but empty"), "{rotate:?}");
+        if backend == roomgate_store::testing::Backend::Sqlite {
+            let file = db.url().strip_prefix("sqlite://").expect("a sqlite:// URL");
+            assert!(!std::path::Path::new(file).exists(), "nothing was written before the refusal");
+        }
+    }
+}

@@ -246,7 +246,8 @@ fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
         match key.as_ref() {
             "page[number]" => q.page_number = int(1, 1_000_000)?,
             "page[size]" => q.page_size = int(1, 250)? as u32,
-            "filter[unique_name]" => f.unique_name = Some(value.clone().into_owned()),
+            // Names are stored in NFC: a filter written in another normal form finds the same room.
+            "filter[unique_name]" => f.unique_name = Some(crate::domain::nfc(&value)),
             "filter[date_created_at][eq]" => {
                 let d = day()?;
                 narrow(&mut f.created_from, d, i64::max);

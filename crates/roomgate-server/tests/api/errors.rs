@@ -235,3 +235,38 @@ backend_test! {
         }
     }
 }
+
+/// What a client generated from Telnyx's original document decodes 403 and 404 bodies into: one bare `Error`.
+#[derive(Debug, serde::Deserialize)]
+struct BareError {
+    code: String,
+    title: String,
+    detail: String,
+}
+
+backend_test! {
+    async fn clients_reading_a_bare_error_object_find_the_first_error(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        let unknown = uuid::Uuid::new_v4();
+        let answers = [
+            (app.refresh_token(Scheme::Seed, &room, "a.b.c").await, StatusCode::FORBIDDEN, "10010"),
+            (app.get_room(&unknown.to_string()).await, StatusCode::NOT_FOUND, "10005"),
+            (app.get("/v2/rooms", None).await, StatusCode::UNAUTHORIZED, "10009"),
+            (
+                app.post_json("/v2/rooms", Some(&app.api_key), &json!({ "max_participants": 99 })).await,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "10033",
+            ),
+        ];
+        for (resp, status, code) in answers {
+            assert_eq!(resp.status(), status);
+            let body: serde_json::Value = resp.json().await.expect("JSON");
+            let bare: BareError = serde_json::from_value(body.clone()).expect("a bare Error decodes");
+            assert_eq!(bare.code, code, "{body}");
+            assert_eq!(bare.title, body["errors"][0]["title"], "{body}");
+            assert_eq!(bare.detail, body["errors"][0]["detail"], "{body}");
+            assert!(!bare.title.is_empty() && !bare.detail.is_empty(), "{body}");
+        }
+    }
+}

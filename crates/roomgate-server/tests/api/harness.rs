@@ -364,11 +364,21 @@ pub async fn assert_error_shape(resp: Response, status: StatusCode) -> Value {
         content_type.starts_with("application/json"),
         "content-type {content_type:?}"
     );
-    let members: Vec<_> = body.as_object().expect("an object").keys().collect();
-    assert_eq!(members, ["errors"], "{body}");
+    let mut members: Vec<&str> = body
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    members.sort_unstable();
+    assert_eq!(members, ["code", "detail", "errors", "title"], "{body}");
     let errors = body["errors"].as_array().expect("errors is an array");
     assert_eq!(errors.len(), 1, "{body}");
     let error = errors[0].clone();
+    // Clients generated from Telnyx's original document read a bare Error object: the first error, repeated.
+    for member in ["code", "title", "detail"] {
+        assert_eq!(body[member], error[member], "top-level {member}: {body}");
+    }
     let code = error["code"]
         .as_str()
         .unwrap_or_else(|| panic!("code is a string: {body}"));

@@ -342,3 +342,79 @@ backend_test! {
         assert_eq!(listed["meta"]["total_results"], 1);
     }
 }
+
+backend_test! {
+    async fn unique_names_with_format_characters_are_422_10033_and_nothing_is_stored(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.create_room(json!({ "unique_name": "plain" })).await;
+        let path = format!("/v2/rooms/{}", string(&room["id"]));
+        // A right-to-left override, an isolate, zero-width space and joiner, a word joiner, a BOM.
+        for c in ['\u{202E}', '\u{2067}', '\u{200B}', '\u{200D}', '\u{2060}', '\u{FEFF}'] {
+            let name = format!("standup{c}");
+            let body = json!({ "unique_name": name });
+            let created = app.post_json("/v2/rooms", Some(&app.api_key), &body).await;
+            let error = assert_error(created, StatusCode::UNPROCESSABLE_ENTITY, "10033", Some("/unique_name")).await;
+            assert!(string(&error["detail"]).contains("format characters"), "{error}");
+            let patched = app.patch_json(&path, Some(&app.api_key), &body).await;
+            assert_error(patched, StatusCode::UNPROCESSABLE_ENTITY, "10033", Some("/unique_name")).await;
+        }
+        let listed = app.list_rooms(&app.api_key, "page[size]=250").await;
+        assert_eq!(listed["meta"]["total_results"], 1, "{listed}");
+        assert_eq!(listed["data"][0]["unique_name"], "plain");
+    }
+}
+
+backend_test! {
+    async fn unique_names_are_stored_in_nfc_so_lookalikes_are_one_name(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let decomposed = "Cafe\u{0301}";
+        let composed = "Caf\u{00E9}";
+
+        let room = app.create_room(json!({ "unique_name": decomposed })).await;
+
+        assert_eq!(room["unique_name"], composed);
+        let again = app
+            .post_json("/v2/rooms", Some(&app.api_key), &json!({ "unique_name": composed }))
+            .await;
+        assert_error(again, StatusCode::UNPROCESSABLE_ENTITY, "10012", Some("/unique_name")).await;
+        for spelling in [decomposed, composed] {
+            let query = format!("filter[unique_name]={}", urlencode(spelling));
+            let listed = app.list_rooms(&app.api_key, &query).await;
+            assert_eq!(listed["meta"]["total_results"], 1, "{spelling:?}: {listed}");
+            assert_eq!(listed["data"][0]["id"], room["id"]);
+        }
+    }
+}
+
+backend_test! {
+    async fn webhook_urls_with_credentials_are_422_10033(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.create_room(json!({})).await;
+        let path = format!("/v2/rooms/{}", string(&room["id"]));
+        for field in ["webhook_event_url", "webhook_event_failover_url"] {
+            for url in ["http://user:pass@example.com/hook", "https://token@example.com/", "https://:p@example.com/"] {
+                let body = json!({ field: url });
+                let pointer = format!("/{field}");
+                let created = app.post_json("/v2/rooms", Some(&app.api_key), &body).await;
+                let error = assert_error(created, StatusCode::UNPROCESSABLE_ENTITY, "10033", Some(&pointer)).await;
+                assert!(!error.to_string().contains("pass@"), "the credentials are not echoed: {error}");
+                let patched = app.patch_json(&path, Some(&app.api_key), &body).await;
+                assert_error(patched, StatusCode::UNPROCESSABLE_ENTITY, "10033", Some(&pointer)).await;
+            }
+        }
+        let unchanged = json_body(app.get(&path, Some(&app.api_key)).await, StatusCode::OK).await;
+        assert_eq!(unchanged["data"], room);
+        let listed = app.list_rooms(&app.api_key, "").await;
+        assert_eq!(listed["meta"]["total_results"], 1, "nothing else was stored: {listed}");
+    }
+}
+
+/// Percent-encodes every byte outside the unreserved set.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -4,16 +4,34 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use roomgate_token::SigningKey;
-use roomgate_verify::{FetchError, TokenError, Verifier, VerifyError, DEFAULT_MAX_RESPONSE_BYTES};
+use roomgate_verify::{
+    FetchError, TokenError, Verifier, VerifyError, DEFAULT_MAX_RESPONSE_BYTES, MIN_REFRESH_INTERVAL_FLOOR,
+};
 
 use crate::support::{access_token, closed_port_url, jwks_json, jwks_json_with_private_key};
 use crate::support::{JwksServer, Reply, NOW, ROOM};
 
-fn no_interval(server: &JwksServer) -> Verifier {
+/// A verifier with the shortest minimum interval between fetches there is (1 s).
+fn floor_interval(server: &JwksServer) -> Verifier {
     Verifier::builder()
-        .min_refresh_interval(Duration::ZERO)
+        .min_refresh_interval(MIN_REFRESH_INTERVAL_FLOOR)
         .jwks_url(&server.url())
         .expect("verifier")
+}
+
+/// Sleeps out the minimum interval between fetches (and a cache lifetime of `max-age=0`, which is raised to it).
+async fn wait_out_the_interval() {
+    tokio::time::sleep(MIN_REFRESH_INTERVAL_FLOOR + Duration::from_millis(100)).await;
+}
+
+/// Waits (at most 5 s) until the endpoint has answered `n` requests: a refetch of keys that are due but still
+/// usable runs in the background.
+async fn wait_for_hits(server: &JwksServer, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.hits() < n {
+        assert!(Instant::now() < deadline, "{} hits, expected {n}", server.hits());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
@@ -36,12 +54,13 @@ async fn first_use_fetches_once_and_then_uses_the_cache() {
 async fn unknown_kid_triggers_exactly_one_refetch() {
     let (old, new) = (SigningKey::generate(), SigningKey::generate());
     let server = JwksServer::with_keys(&[&old]).await;
-    let verifier = no_interval(&server);
+    let verifier = floor_interval(&server);
     verifier
         .verify_access_token(&access_token(&old), ROOM, NOW)
         .await
         .expect("valid");
     assert_eq!(server.hits(), 1);
+    wait_out_the_interval().await;
 
     server.set_keys(&[&old, &new]);
     verifier
@@ -127,12 +146,13 @@ async fn default_min_interval_holds_back_forged_kids() {
 async fn concurrent_unknown_kid_misses_share_one_fetch() {
     let (old, new) = (SigningKey::generate(), SigningKey::generate());
     let server = JwksServer::with_keys(&[&old]).await;
-    // No interval: only coalescing can keep this to one fetch.
-    let verifier = no_interval(&server);
+    // Past the interval: only coalescing can keep this to one fetch.
+    let verifier = floor_interval(&server);
     verifier
         .verify_access_token(&access_token(&old), ROOM, NOW)
         .await
         .expect("valid");
+    wait_out_the_interval().await;
     server.set(Reply {
         delay: Duration::from_millis(200),
         ..Reply::jwks(jwks_json(&[&old, &new]))
@@ -158,22 +178,25 @@ async fn cache_lifetime_follows_max_age() {
         ..Reply::jwks(jwks_json(&[&key]))
     })
     .await;
-    let verifier = no_interval(&server);
+    let verifier = floor_interval(&server);
     for expected in 1..=3 {
         verifier
             .verify_access_token(&access_token(&key), ROOM, NOW)
             .await
             .expect("valid");
-        assert_eq!(server.hits(), expected, "max-age=0: every use refetches");
+        // max-age=0: due again as soon as the minimum interval allows, so every use after it refetches.
+        wait_for_hits(&server, expected).await;
+        wait_out_the_interval().await;
     }
 
     let cached = JwksServer::with_keys(&[&key]).await; // max-age=300
-    let verifier = no_interval(&cached);
+    let verifier = floor_interval(&cached);
     for _ in 0..3 {
         verifier
             .verify_access_token(&access_token(&key), ROOM, NOW)
             .await
             .expect("valid");
+        wait_out_the_interval().await;
     }
     assert_eq!(cached.hits(), 1);
 }
@@ -186,7 +209,7 @@ async fn stale_keys_keep_working_while_the_endpoint_fails() {
         ..Reply::jwks(jwks_json(&[&key]))
     })
     .await;
-    let verifier = no_interval(&server);
+    let verifier = floor_interval(&server);
     verifier
         .verify_access_token(&access_token(&key), ROOM, NOW)
         .await
@@ -195,17 +218,114 @@ async fn stale_keys_keep_working_while_the_endpoint_fails() {
         status: StatusCode::SERVICE_UNAVAILABLE,
         ..Reply::jwks(b"{}".to_vec())
     });
+    wait_out_the_interval().await;
     verifier
         .verify_access_token(&access_token(&key), ROOM, NOW)
         .await
         .expect("stale keys");
-    assert_eq!(server.hits(), 2, "a refetch was tried");
-    // An explicit refresh reports the failure.
+    wait_for_hits(&server, 2).await; // a refetch was tried
+                                     // An explicit refresh reports the failure.
     let err = verifier.refresh().await.unwrap_err();
     assert!(
         matches!(err, VerifyError::Fetch(FetchError::Status(503))),
         "{err:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verifications_do_not_wait_for_a_slow_refetch_of_keys_they_still_hold() {
+    let key = SigningKey::generate();
+    let server = JwksServer::start(Reply {
+        cache_control: Some("max-age=0".into()),
+        ..Reply::jwks(jwks_json(&[&key]))
+    })
+    .await;
+    let verifier = floor_interval(&server); // default 5 s timeout
+    verifier
+        .verify_access_token(&access_token(&key), ROOM, NOW)
+        .await
+        .expect("valid");
+    server.set(Reply {
+        delay: Duration::from_secs(3),
+        cache_control: Some("max-age=0".into()),
+        ..Reply::jwks(jwks_json(&[&key]))
+    });
+    wait_out_the_interval().await; // the keys are due now
+
+    let token = access_token(&key);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (verifier, token) = (verifier.clone(), token.clone());
+            tokio::spawn(async move { verifier.verify_access_token(&token, ROOM, NOW).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task").expect("valid with the keys held");
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "verifications waited for the fetch: {:?}",
+        started.elapsed()
+    );
+    wait_for_hits(&server, 2).await;
+    assert_eq!(
+        server.hits(),
+        2,
+        "one refetch, however many verifications saw the keys due"
+    );
+}
+
+#[tokio::test]
+async fn keys_stale_past_max_stale_are_refused_until_a_fetch_succeeds() {
+    let key = SigningKey::generate();
+    let server = JwksServer::start(Reply {
+        cache_control: Some("no-cache".into()),
+        ..Reply::jwks(jwks_json(&[&key]))
+    })
+    .await;
+    let max_stale = Duration::from_secs(1);
+    let verifier = Verifier::builder()
+        .min_refresh_interval(MIN_REFRESH_INTERVAL_FLOOR)
+        .max_stale(max_stale)
+        .jwks_url(&server.url())
+        .expect("verifier");
+    let token = access_token(&key);
+    verifier
+        .verify_access_token(&token, ROOM, NOW)
+        .await
+        .expect("valid");
+    server.set(Reply {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        ..Reply::jwks(b"{}".to_vec())
+    });
+
+    // Stale (the 1 s lifetime is over) but within max_stale: still trusted.
+    wait_out_the_interval().await;
+    verifier
+        .verify_access_token(&token, ROOM, NOW)
+        .await
+        .expect("within max_stale");
+    // Past it: refused, with an error of its own, on both paths.
+    tokio::time::sleep(max_stale).await;
+    let err = verifier.verify_access_token(&token, ROOM, NOW).await.unwrap_err();
+    assert!(matches!(err, VerifyError::StaleKeys { .. }), "{err:?}");
+    assert_eq!(err.reason(), "jwks_stale");
+    let err = verifier
+        .verify_access_token_cached(&token, ROOM, NOW)
+        .unwrap_err();
+    assert!(matches!(err, VerifyError::StaleKeys { .. }), "{err:?}");
+
+    // roomgate answers again: the next fetch (once the minimum interval allows) restores the keys.
+    server.set(Reply {
+        cache_control: Some("no-cache".into()),
+        ..Reply::jwks(jwks_json(&[&key]))
+    });
+    wait_out_the_interval().await;
+    verifier
+        .verify_access_token(&token, ROOM, NOW)
+        .await
+        .expect("fresh keys again");
 }
 
 #[tokio::test]
