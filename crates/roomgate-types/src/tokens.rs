@@ -27,7 +27,12 @@ pub struct CreateAccessTokenRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 256, example = "alice")
+        schema(
+            min_length = 1,
+            max_length = 256,
+            pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$",
+            example = "alice"
+        )
     )]
     pub identity: Option<String>,
     /// roomgate extension: the participant's display name (the token's `name` claim), 1..=256 bytes of UTF-8
@@ -35,7 +40,12 @@ pub struct CreateAccessTokenRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 256, example = "Alice")
+        schema(
+            min_length = 1,
+            max_length = 256,
+            pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$",
+            example = "Alice"
+        )
     )]
     pub name: Option<String>,
     /// roomgate extension: opaque application data for the media server and the other participants (the
@@ -95,7 +105,12 @@ pub struct GenerateClientTokenRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 256, example = "alice")
+        schema(
+            min_length = 1,
+            max_length = 256,
+            pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$",
+            example = "alice"
+        )
     )]
     pub identity: Option<String>,
     /// roomgate extension: the participant's display name (the token's `name` claim), 1..=256 bytes of UTF-8
@@ -103,7 +118,12 @@ pub struct GenerateClientTokenRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 256, example = "Alice")
+        schema(
+            min_length = 1,
+            max_length = 256,
+            pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$",
+            example = "Alice"
+        )
     )]
     pub name: Option<String>,
     /// roomgate extension: opaque application data for the media server and the other participants (the
@@ -128,7 +148,7 @@ pub struct Permissions {
     pub can_publish: Option<bool>,
     /// Which media it may publish, each at most once (default all four).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(max_items = 4))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = sources_schema))]
     pub can_publish_sources: Option<Vec<Source>>,
     /// May receive the others' media (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +174,24 @@ pub struct Permissions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(default = false))]
     pub room_admin: Option<bool>,
+}
+
+/// `can_publish_sources`' schema: utoipa's attributes cannot say `uniqueItems`, which the server enforces.
+#[cfg(feature = "openapi")]
+fn sources_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{schema::Type, ArrayBuilder, Ref};
+    ArrayBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::Array,
+            Type::Null,
+        ]))
+        .items(Ref::from_schema_name("Source"))
+        .unique_items(true)
+        .max_items(Some(4))
+        .description(Some(
+            "Which media it may publish, each at most once (default all four).",
+        ))
+        .build()
 }
 
 /// roomgate extension: a kind of media a participant may publish.

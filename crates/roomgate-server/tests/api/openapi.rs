@@ -490,6 +490,14 @@ fn the_participant_extension_is_documented_with_the_server_s_bounds_and_defaults
             permissions["additionalProperties"], false,
             "unknown permissions are refused"
         );
+        assert_eq!(properties["can_publish_sources"]["uniqueItems"], true);
+        for name in ["identity", "name"] {
+            let pattern = member(name)["pattern"].as_str().unwrap_or_default().to_owned();
+            assert_eq!(
+                pattern, r"^[^\u0000-\u001f\u007f-\u009f]+$",
+                "{name}: no control characters"
+            );
+        }
         let sources = resolve(&doc, &properties["can_publish_sources"]["items"]);
         assert_eq!(
             sources["enum"],
