@@ -2,6 +2,7 @@
 
 mod attacks;
 mod auth;
+mod counts;
 mod errors;
 mod forbidden;
 mod harness;
