@@ -97,19 +97,37 @@ pub fn nullable_string<'a>(
     }
 }
 
-/// A room's name, unique within its account: 1 to 255 characters, no control characters.
+/// A room's name, unique within its account: 1 to 255 characters, no control characters (NUL among them,
+/// which PostgreSQL cannot store in text and SQLite would).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UniqueName(String);
 
 impl UniqueName {
-    /// Checks a candidate name.
+    const RULE: &'static str = "must be 1 to 255 characters without control characters.";
+
+    fn check(s: &str) -> bool {
+        (1..=255).contains(&s.chars().count()) && !s.chars().any(char::is_control)
+    }
+
+    /// Checks a candidate name from the body's `unique_name`.
     pub fn parse(s: &str) -> Result<Self, ApiError> {
-        let len = s.chars().count();
-        if !(1..=255).contains(&len) || s.chars().any(char::is_control) {
+        if !Self::check(s) {
             return Err(ApiError::field(
                 InvalidCode::OutOfRange,
                 "unique_name",
-                "unique_name must be 1 to 255 characters without control characters.",
+                format!("unique_name {}", Self::RULE),
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// Checks a name given in query parameter `param` (a filter), by the same rule.
+    pub fn parse_param(s: &str, param: &str) -> Result<Self, ApiError> {
+        if !Self::check(s) {
+            return Err(ApiError::param(
+                InvalidCode::OutOfRange,
+                param,
+                format!("{param} {}", Self::RULE),
             ));
         }
         Ok(Self(s.to_owned()))
@@ -226,6 +244,15 @@ mod tests {
         assert!(UniqueName::parse(&"x".repeat(255)).is_ok());
         assert!(UniqueName::parse(&"x".repeat(256)).is_err());
         assert!(UniqueName::parse("a\nb").is_err());
+        assert!(UniqueName::parse("a\0b").is_err());
+        assert!(UniqueName::parse_param("ok", "filter[unique_name]").is_ok());
+        match UniqueName::parse_param("\0", "filter[unique_name]") {
+            Err(ApiError::Invalid {
+                location: crate::error::Location::Parameter(p),
+                ..
+            }) => assert_eq!(p, "filter[unique_name]"),
+            other => panic!("expected a 422 naming the parameter, got {other:?}"),
+        }
     }
 
     #[test]

@@ -57,7 +57,13 @@ pub struct Config {
     pub client_ip_header: Option<axum::http::HeaderName>,
     /// Connection and request limits.
     pub limits: serving::ServerLimits,
+    /// Rooms an account may hold at once (`None`: no limit); creating one more is a 403.
+    pub max_rooms_per_account: Option<u64>,
 }
+
+/// The default of [`Config::max_rooms_per_account`]: far above what a small deployment holds, low enough that
+/// one leaked key cannot fill the disk (a room with two 2 KiB webhook URLs takes about 5 KiB).
+pub const DEFAULT_MAX_ROOMS_PER_ACCOUNT: u64 = 100_000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -71,6 +77,7 @@ impl Default for Config {
             rate_limits: ratelimit::RateLimitConfig::default(),
             client_ip_header: None,
             limits: serving::ServerLimits::default(),
+            max_rooms_per_account: Some(DEFAULT_MAX_ROOMS_PER_ACCOUNT),
         }
     }
 }
