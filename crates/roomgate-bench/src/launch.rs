@@ -133,6 +133,8 @@ pub async fn roomgate(
     }
     // Every load connection comes from this one address: the per-address connection cap would close most.
     cmd.env("ROOMGATE_MAX_CONNECTIONS_PER_IP", "off");
+    // POST /v2/rooms at full speed for seconds, or a seeded account, holds more rooms than the default limit.
+    cmd.env("ROOMGATE_MAX_ROOMS_PER_ACCOUNT", "off");
     cmd.stdout(std::fs::File::create(&log)?)
         .stderr(std::fs::File::create(dir.path().join("server.err"))?);
     let child = cmd

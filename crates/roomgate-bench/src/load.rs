@@ -19,7 +19,9 @@ use crate::procstat::Processes;
 /// One kind of request, sent again and again.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    /// `POST` path.
+    /// `POST` (with the body) or `GET` (without).
+    pub method: Method,
+    /// Path and query.
     pub path: String,
     /// `Authorization: Bearer …`, if any.
     pub bearer: Option<String>,
@@ -30,12 +32,25 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A `GET` of `path` (and query) with the API key, expecting 200.
+    pub fn get(path: String, bearer: &str) -> Self {
+        Self {
+            method: Method::GET,
+            path,
+            bearer: Some(bearer.to_owned()),
+            body: Bytes::new(),
+            expect: StatusCode::OK,
+        }
+    }
+
     fn request(&self, host: &str) -> Request<Full<Bytes>> {
         let mut req = Request::builder()
-            .method(Method::POST)
+            .method(self.method.clone())
             .uri(self.path.as_str())
-            .header(header::HOST, host)
-            .header(header::CONTENT_TYPE, "application/json");
+            .header(header::HOST, host);
+        if self.method == Method::POST {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
         if let Some(key) = &self.bearer {
             req = req.header(header::AUTHORIZATION, format!("Bearer {key}"));
         }

@@ -16,6 +16,7 @@ mod launch;
 mod load;
 mod procstat;
 mod report;
+mod scale;
 mod signing;
 
 use std::{
@@ -99,6 +100,11 @@ struct Args {
     /// Threads of the load generator's runtime.
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
+    /// Instead of the load benchmark: seed one account with this many rooms (bulk, through the store crate),
+    /// then measure the list (first page, deep pages, filters), POST /v2/rooms, create and refresh in it, and
+    /// the store's size per room. With --database, that database must be new (empty).
+    #[arg(long)]
+    rooms: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -132,6 +138,22 @@ fn run(args: Args) -> anyhow::Result<bool> {
         bail!("measured durations must be positive");
     }
     println!("{}", report::machine());
+    if let Some(rooms) = args.rooms {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.client_threads.clamp(1, 64))
+            .enable_all()
+            .build()?;
+        let scale = scale::ScaleArgs {
+            bin: &args.roomgate_bin,
+            database: args.database.as_deref(),
+            cpus: args.server_cpus.as_deref(),
+            rooms,
+            connections: args.connections,
+            warmup: args.warmup,
+            duration: args.duration,
+        };
+        return Ok(runtime.block_on(scale::run(&scale))? == 0);
+    }
     // First, with nothing else of ours running: the physical limit.
     let limit = signing::measure(args.signing_time.max(Duration::from_millis(100)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -211,6 +233,7 @@ impl Target {
 
     fn create_plan(&self) -> Plan {
         Plan {
+            method: hyper::Method::POST,
             path: format!("/v2/rooms/{}/actions/create_access_token", self.room),
             bearer: Some(self.key.clone()),
             body: Bytes::from_static(br#"{"ttl_secs":600,"refresh_token_ttl_secs":3600}"#),
@@ -221,6 +244,7 @@ impl Target {
     fn refresh_plan(&self) -> Plan {
         let body = serde_json::json!({"refresh_token": self.refresh_token, "ttl_secs": 600});
         Plan {
+            method: hyper::Method::POST,
             path: format!("/v2/rooms/{}/actions/refresh_access_token", self.room),
             bearer: None,
             body: Bytes::from(body.to_string()),
@@ -231,6 +255,7 @@ impl Target {
 
 fn rooms_plan(key: &str) -> Plan {
     Plan {
+        method: hyper::Method::POST,
         path: "/v2/rooms".into(),
         bearer: Some(key.to_owned()),
         body: Bytes::from_static(br#"{"max_participants":10}"#),

@@ -99,33 +99,47 @@ pub fn nullable_string<'a>(
     }
 }
 
-/// A room's name, unique within its account: 1 to 255 characters in Unicode NFC, no control characters and no
-/// format characters (category Cf: bidirectional overrides and isolates, zero-width spaces and joiners, the
-/// BOM), so two names that look alike are one name or one of them is refused.
+/// A room's name, unique within its account: 1 to 255 characters in Unicode NFC, no control characters (NUL
+/// among them, which PostgreSQL cannot store in text) and no format characters (category Cf: bidirectional
+/// overrides and isolates, zero-width spaces and joiners, the BOM), so two names that look alike are one name or
+/// one of them is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UniqueName(String);
 
 impl UniqueName {
-    /// Checks a candidate name and normalises it to NFC.
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
+    const RULE: &'static str = "must be 1 to 255 characters without control characters.";
+    const FORMAT_RULE: &'static str =
+        "must not contain invisible format characters (Unicode category Cf, such as \
+        bidirectional overrides or zero-width spaces).";
+
+    /// The name in NFC, or the rule it breaks.
+    fn check(s: &str) -> Result<String, &'static str> {
         if s.chars().any(is_format_char) {
-            return Err(ApiError::field(
-                InvalidCode::OutOfRange,
-                "unique_name",
-                "unique_name must not contain invisible format characters (Unicode category Cf, such as \
-                 bidirectional overrides or zero-width spaces).",
-            ));
+            return Err(Self::FORMAT_RULE);
         }
         let name = nfc(s);
-        let len = name.chars().count();
-        if !(1..=255).contains(&len) || name.chars().any(char::is_control) {
-            return Err(ApiError::field(
+        if !(1..=255).contains(&name.chars().count()) || name.chars().any(char::is_control) {
+            return Err(Self::RULE);
+        }
+        Ok(name)
+    }
+
+    /// Checks a candidate name from the body's `unique_name` and normalises it to NFC.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        Self::check(s).map(Self).map_err(|rule| {
+            ApiError::field(
                 InvalidCode::OutOfRange,
                 "unique_name",
-                "unique_name must be 1 to 255 characters without control characters.",
-            ));
-        }
-        Ok(Self(name))
+                format!("unique_name {rule}"),
+            )
+        })
+    }
+
+    /// Checks a name given in query parameter `param` (a filter) by the same rule, normalised the same way.
+    pub fn parse_param(s: &str, param: &str) -> Result<Self, ApiError> {
+        Self::check(s)
+            .map(Self)
+            .map_err(|rule| ApiError::param(InvalidCode::OutOfRange, param, format!("{param} {rule}")))
     }
 
     /// The name.
@@ -262,6 +276,15 @@ mod tests {
         assert!(UniqueName::parse(&"x".repeat(255)).is_ok());
         assert!(UniqueName::parse(&"x".repeat(256)).is_err());
         assert!(UniqueName::parse("a\nb").is_err());
+        assert!(UniqueName::parse("a\0b").is_err());
+        assert!(UniqueName::parse_param("ok", "filter[unique_name]").is_ok());
+        match UniqueName::parse_param("\0", "filter[unique_name]") {
+            Err(ApiError::Invalid {
+                location: crate::error::Location::Parameter(p),
+                ..
+            }) => assert_eq!(p, "filter[unique_name]"),
+            other => panic!("expected a 422 naming the parameter, got {other:?}"),
+        }
     }
 
     #[test]

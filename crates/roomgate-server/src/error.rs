@@ -55,6 +55,13 @@ pub enum ApiError {
     /// 404/10005.
     #[error("not found: {0}")]
     NotFound(&'static str),
+    /// 403/10010: the account holds as many rooms as it may (`--max-rooms-per-account`). Permanent until a
+    /// room is deleted, so not a 409 or 429, which the SDKs retry.
+    #[error("room limit reached: {limit}")]
+    RoomLimit {
+        /// The limit.
+        limit: u64,
+    },
     /// 405.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -126,7 +133,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::RoomLimit { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -155,6 +162,12 @@ impl ApiError {
                 None,
             ),
             Self::NotFound(what) => ("10005", "Resource not found", format!("{what} not found."), None),
+            Self::RoomLimit { limit } => (
+                "10010",
+                "Room limit reached",
+                format!("This account already has {limit} rooms, the most it may have; delete rooms to create others."),
+                None,
+            ),
             Self::MethodNotAllowed => (
                 "10015",
                 "Method not allowed",
@@ -216,12 +229,16 @@ impl ApiError {
                 None,
             ),
         };
+        let meta = match self {
+            Self::RoomLimit { limit } => Some(serde_json::json!({ "max_rooms_per_account": limit })),
+            _ => None,
+        };
         ErrorObject {
             code: code.into(),
             title: title.into(),
             detail: Some(detail),
             source,
-            meta: None,
+            meta,
         }
     }
 }

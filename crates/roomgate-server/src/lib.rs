@@ -62,7 +62,13 @@ pub struct Config {
     /// (undoing the uniform 403) and how busy the server is, so they belong on a listener of their own
     /// ([`observability::serve_metrics`]).
     pub metrics_on_api_listener: bool,
+    /// Rooms an account may hold at once (`None`: no limit); creating one more is a 403.
+    pub max_rooms_per_account: Option<u64>,
 }
+
+/// The default of [`Config::max_rooms_per_account`]: far above what a small deployment holds, low enough that
+/// one leaked key cannot fill the disk (a room with two 2 KiB webhook URLs takes about 5 KiB).
+pub const DEFAULT_MAX_ROOMS_PER_ACCOUNT: u64 = 100_000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -77,6 +83,7 @@ impl Default for Config {
             client_ip_header: None,
             limits: serving::ServerLimits::default(),
             metrics_on_api_listener: false,
+            max_rooms_per_account: Some(DEFAULT_MAX_ROOMS_PER_ACCOUNT),
         }
     }
 }

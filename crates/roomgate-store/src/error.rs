@@ -7,6 +7,9 @@ pub enum StoreError {
     /// A uniqueness rule was broken.
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// The account already holds as many records of this kind as it may.
+    #[error("limit reached: {0}")]
+    LimitReached(&'static str),
     /// The database cannot be reached or is busy; retrying may help.
     #[error("store unavailable: {0}")]
     Unavailable(String),

@@ -14,6 +14,7 @@
 //! Timestamps are Unix time in microseconds (`i64`), so both backends store and compare them the same way.
 
 mod error;
+mod listing;
 mod model;
 mod postgres;
 mod sqlite;
@@ -55,12 +56,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn authorize_room(&self, key_hash: &[u8; 32], room_id: Uuid) -> Result<Option<(KeyAuth, bool)>>;
 
     /// Stores a new room; `Conflict` if its unique name is taken in the account.
-    async fn insert_room(&self, room: &RoomRecord) -> Result<()>;
+    async fn insert_room(&self, room: &RoomRecord) -> Result<()> {
+        self.insert_room_within(room, None).await
+    }
+    /// Stores a new room unless its account already has `max_rooms` (then `LimitReached`), atomically: rooms
+    /// created at once, from any replica, never take an account past it. `Conflict` as [`Store::insert_room`].
+    async fn insert_room_within(&self, room: &RoomRecord, max_rooms: Option<u64>) -> Result<()>;
+    /// Stores many new rooms in one transaction (imports, benchmarks), with no per-account limit.
+    async fn insert_rooms(&self, rooms: &[RoomRecord]) -> Result<()>;
     /// One room of the account; `NotFound` otherwise.
     async fn get_room(&self, account_id: Uuid, id: Uuid) -> Result<RoomRecord>;
     /// Whether the room exists (any account): the refresh path's one read.
     async fn room_exists(&self, id: Uuid) -> Result<bool>;
-    /// One page of the account's rooms, newest first, and the number of matches.
+    /// One page of the account's rooms, newest first, and the exact number of matches, read together. The
+    /// cost does not grow with the account (see BENCHMARKS.md's cost model), except for a page deep in the
+    /// middle of a large listing and for the count of a wide date range.
     async fn list_rooms(
         &self,
         account_id: Uuid,

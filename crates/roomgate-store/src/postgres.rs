@@ -9,6 +9,7 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::{
+    listing::{Bind, Conditions, TotalFrom, Window, ROOM_COLUMNS},
     ApiKeyRecord, KeyAuth, NewApiKey, Result, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, Store,
     StoreError,
 };
@@ -170,16 +171,11 @@ fn api_key(row: &PgRow) -> Result<ApiKeyRecord> {
     })
 }
 
-const ROOM_COLUMNS: &str =
-    "id, account_id, unique_name, max_participants, enable_recording, webhook_event_url, \
-     webhook_event_failover_url, webhook_timeout_secs, created_at, updated_at";
-
 const KEY_COLUMNS: &str =
     "k.id, k.account_id, a.name AS account_name, k.name, k.prefix, k.created_at, k.revoked_at";
 
-const LIST_WHERE: &str = "account_id = $1 AND ($2::text IS NULL OR unique_name = $2) \
-     AND ($3::bigint IS NULL OR created_at >= $3) AND ($4::bigint IS NULL OR created_at < $4) \
-     AND ($5::bigint IS NULL OR updated_at >= $5) AND ($6::bigint IS NULL OR updated_at < $6)";
+/// Rooms per statement of a bulk insert (10 parameters each, within PostgreSQL's 65,535).
+const BULK_ROWS: usize = 2000;
 
 /// Serializes rotations across replicas (an arbitrary, fixed advisory-lock id).
 const ROTATION_LOCK: i64 = 0x726f_6f6d_6761_7465;
@@ -295,22 +291,58 @@ impl Store for PostgresStore {
         .transpose()
     }
 
-    async fn insert_room(&self, room: &RoomRecord) -> Result<()> {
-        sqlx::query(&format!(
-            "INSERT INTO rooms ({ROOM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        ))
-        .bind(room.id)
-        .bind(room.account_id)
-        .bind(&room.unique_name)
-        .bind(room.max_participants)
-        .bind(room.enable_recording)
-        .bind(&room.webhook_event_url)
-        .bind(&room.webhook_event_failover_url)
-        .bind(room.webhook_timeout_secs)
-        .bind(room.created_at)
-        .bind(room.updated_at)
-        .execute(&self.pool)
-        .await?;
+    async fn insert_room_within(&self, room: &RoomRecord, max_rooms: Option<u64>) -> Result<()> {
+        // One statement. `FOR UPDATE` waits for any create or delete of the account in flight and then reads
+        // the count it committed, so creates at once from any replica cannot pass the limit together.
+        let sql = match max_rooms {
+            None => {
+                format!("INSERT INTO rooms ({ROOM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            }
+            Some(_) => format!(
+                "INSERT INTO rooms ({ROOM_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
+                 WHERE (SELECT room_count FROM accounts WHERE id = $2 FOR UPDATE) < $11"
+            ),
+        };
+        let mut insert = sqlx::query(&sql)
+            .bind(room.id)
+            .bind(room.account_id)
+            .bind(&room.unique_name)
+            .bind(room.max_participants)
+            .bind(room.enable_recording)
+            .bind(&room.webhook_event_url)
+            .bind(&room.webhook_event_failover_url)
+            .bind(room.webhook_timeout_secs)
+            .bind(room.created_at)
+            .bind(room.updated_at);
+        if let Some(max) = max_rooms {
+            insert = insert.bind(i64::try_from(max).unwrap_or(i64::MAX));
+        }
+        let inserted = insert.execute(&self.pool).await?.rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::LimitReached("rooms"));
+        }
+        Ok(())
+    }
+
+    async fn insert_rooms(&self, rooms: &[RoomRecord]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for batch in rooms.chunks(BULK_ROWS) {
+            let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO rooms ({ROOM_COLUMNS}) "));
+            insert.push_values(batch, |mut row, room| {
+                row.push_bind(room.id)
+                    .push_bind(room.account_id)
+                    .push_bind(room.unique_name.clone())
+                    .push_bind(room.max_participants)
+                    .push_bind(room.enable_recording)
+                    .push_bind(room.webhook_event_url.clone())
+                    .push_bind(room.webhook_event_failover_url.clone())
+                    .push_bind(room.webhook_timeout_secs)
+                    .push_bind(room.created_at)
+                    .push_bind(room.updated_at);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -339,34 +371,65 @@ impl Store for PostgresStore {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<RoomRecord>, u64)> {
-        let count_sql = format!("SELECT COUNT(*) FROM rooms WHERE {LIST_WHERE}");
-        let page_sql = format!(
-            "SELECT {ROOM_COLUMNS} FROM rooms WHERE {LIST_WHERE} ORDER BY created_at DESC, id DESC LIMIT $7 OFFSET $8"
-        );
-        macro_rules! bind_filter {
-            ($q:expr) => {
-                $q.bind(account_id)
-                    .bind(&filter.unique_name)
-                    .bind(filter.created_from)
-                    .bind(filter.created_until)
-                    .bind(filter.updated_from)
-                    .bind(filter.updated_until)
-            };
+        let conditions = Conditions::of(filter, |n| format!("${n}"));
+        macro_rules! bound {
+            ($query:expr) => {{
+                let mut query = $query.bind(account_id);
+                for value in &conditions.binds {
+                    query = match value {
+                        Bind::Text(text) => query.bind(text),
+                        Bind::Int(int) => query.bind(*int),
+                    };
+                }
+                query
+            }};
         }
+        // One snapshot for the total and the page.
         let mut tx = self.pool.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
-        let total: i64 = bind_filter!(sqlx::query_scalar(&count_sql))
-            .fetch_one(&mut *tx)
-            .await?;
-        let rows = bind_filter!(sqlx::query(&page_sql))
-            .bind(i64::from(limit))
-            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        let total = match TotalFrom::of(filter) {
+            TotalFrom::Rows => {
+                let sql = conditions.rows_sql();
+                let rows = bound!(sqlx::query(&sql)).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                let total = rows.len() as u64;
+                let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+                let page = rows.iter().skip(skip).take(limit as usize).map(room);
+                return Ok((page.collect::<Result<_>>()?, total));
+            }
+            TotalFrom::Counter => sqlx::query_scalar("SELECT room_count FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .unwrap_or(0),
+            TotalFrom::Count => {
+                let sql = conditions.count_sql();
+                bound!(sqlx::query_scalar::<_, i64>(&sql))
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+        };
+        let total = u64::try_from(total).unwrap_or(0);
+        let Some(window) = Window::of(total, limit, offset) else {
+            tx.commit().await?;
+            return Ok((Vec::new(), total));
+        };
+        // The offset is skipped in an index-only scan of (account_id, created_at, id); only the page's rows
+        // are read from the table (an index scan would fetch every skipped row from the heap).
+        let sql = conditions.page_sql(&window, "id");
+        let rows = bound!(sqlx::query(&sql))
+            .bind(i64::try_from(window.limit).unwrap_or(i64::MAX))
+            .bind(i64::try_from(window.offset).unwrap_or(i64::MAX))
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok((rows.iter().map(room).collect::<Result<_>>()?, total as u64))
+        let mut page = rows.iter().map(room).collect::<Result<Vec<_>>>()?;
+        if window.from_end {
+            page.reverse();
+        }
+        Ok((page, total))
     }
 
     async fn update_room(

@@ -15,6 +15,7 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::{
+    listing::{Bind, Conditions, TotalFrom, Window, ROOM_COLUMNS},
     ApiKeyRecord, KeyAuth, NewApiKey, Result, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, Store,
     StoreError,
 };
@@ -263,13 +264,8 @@ fn api_key(row: &SqliteRow) -> Result<ApiKeyRecord> {
     })
 }
 
-const ROOM_COLUMNS: &str =
-    "id, account_id, unique_name, max_participants, enable_recording, webhook_event_url, \
-     webhook_event_failover_url, webhook_timeout_secs, created_at, updated_at";
-
-const LIST_WHERE: &str = "account_id = ?1 AND (?2 IS NULL OR unique_name = ?2) \
-     AND (?3 IS NULL OR created_at >= ?3) AND (?4 IS NULL OR created_at < ?4) \
-     AND (?5 IS NULL OR updated_at >= ?5) AND (?6 IS NULL OR updated_at < ?6)";
+/// Rooms per statement of a bulk insert (10 parameters each, within SQLite's 32,766).
+const BULK_ROWS: usize = 2000;
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -401,22 +397,58 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn insert_room(&self, room: &RoomRecord) -> Result<()> {
-        sqlx::query(&format!(
-            "INSERT INTO rooms ({ROOM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        ))
-        .bind(room.id.to_string())
-        .bind(room.account_id.to_string())
-        .bind(&room.unique_name)
-        .bind(room.max_participants)
-        .bind(room.enable_recording)
-        .bind(&room.webhook_event_url)
-        .bind(&room.webhook_event_failover_url)
-        .bind(room.webhook_timeout_secs)
-        .bind(room.created_at)
-        .bind(room.updated_at)
-        .execute(&self.pool)
-        .await?;
+    async fn insert_room_within(&self, room: &RoomRecord, max_rooms: Option<u64>) -> Result<()> {
+        // One statement: SQLite takes the write lock before it runs, so the count it reads cannot change
+        // before the row is in (and the trigger has counted it).
+        let sql = match max_rooms {
+            None => {
+                format!("INSERT INTO rooms ({ROOM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
+            }
+            Some(_) => format!(
+                "INSERT INTO rooms ({ROOM_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
+                 WHERE (SELECT room_count FROM accounts WHERE id = ?2) < ?11"
+            ),
+        };
+        let mut insert = sqlx::query(&sql)
+            .bind(room.id.to_string())
+            .bind(room.account_id.to_string())
+            .bind(&room.unique_name)
+            .bind(room.max_participants)
+            .bind(room.enable_recording)
+            .bind(&room.webhook_event_url)
+            .bind(&room.webhook_event_failover_url)
+            .bind(room.webhook_timeout_secs)
+            .bind(room.created_at)
+            .bind(room.updated_at);
+        if let Some(max) = max_rooms {
+            insert = insert.bind(i64::try_from(max).unwrap_or(i64::MAX));
+        }
+        let inserted = insert.execute(&self.pool).await?.rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::LimitReached("rooms"));
+        }
+        Ok(())
+    }
+
+    async fn insert_rooms(&self, rooms: &[RoomRecord]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for batch in rooms.chunks(BULK_ROWS) {
+            let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO rooms ({ROOM_COLUMNS}) "));
+            insert.push_values(batch, |mut row, room| {
+                row.push_bind(room.id.to_string())
+                    .push_bind(room.account_id.to_string())
+                    .push_bind(room.unique_name.clone())
+                    .push_bind(room.max_participants)
+                    .push_bind(room.enable_recording)
+                    .push_bind(room.webhook_event_url.clone())
+                    .push_bind(room.webhook_event_failover_url.clone())
+                    .push_bind(room.webhook_timeout_secs)
+                    .push_bind(room.created_at)
+                    .push_bind(room.updated_at);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -451,31 +483,62 @@ impl Store for SqliteStore {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<RoomRecord>, u64)> {
-        let count_sql = format!("SELECT COUNT(*) FROM rooms WHERE {LIST_WHERE}");
-        let page_sql = format!(
-            "SELECT {ROOM_COLUMNS} FROM rooms WHERE {LIST_WHERE} ORDER BY created_at DESC, id DESC LIMIT ?7 OFFSET ?8"
-        );
-        macro_rules! bind_filter {
-            ($q:expr) => {
-                $q.bind(account_id.to_string())
-                    .bind(&filter.unique_name)
-                    .bind(filter.created_from)
-                    .bind(filter.created_until)
-                    .bind(filter.updated_from)
-                    .bind(filter.updated_until)
-            };
+        let account = account_id.to_string();
+        let conditions = Conditions::of(filter, |n| format!("?{n}"));
+        macro_rules! bound {
+            ($query:expr) => {{
+                let mut query = $query.bind(&account);
+                for value in &conditions.binds {
+                    query = match value {
+                        Bind::Text(text) => query.bind(text),
+                        Bind::Int(int) => query.bind(*int),
+                    };
+                }
+                query
+            }};
         }
+        // One read transaction: the total and the page come from the same snapshot.
         let mut tx = self.pool.begin().await?;
-        let total: i64 = bind_filter!(sqlx::query_scalar(&count_sql))
-            .fetch_one(&mut *tx)
-            .await?;
-        let rows = bind_filter!(sqlx::query(&page_sql))
-            .bind(i64::from(limit))
-            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        let total = match TotalFrom::of(filter) {
+            TotalFrom::Rows => {
+                let sql = conditions.rows_sql();
+                let rows = bound!(sqlx::query(&sql)).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                let total = rows.len() as u64;
+                let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+                let page = rows.iter().skip(skip).take(limit as usize).map(room);
+                return Ok((page.collect::<Result<_>>()?, total));
+            }
+            TotalFrom::Counter => sqlx::query_scalar("SELECT room_count FROM accounts WHERE id = ?1")
+                .bind(&account)
+                .fetch_optional(&mut *tx)
+                .await?
+                .unwrap_or(0),
+            TotalFrom::Count => {
+                let sql = conditions.count_sql();
+                bound!(sqlx::query_scalar::<_, i64>(&sql))
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+        };
+        let total = u64::try_from(total).unwrap_or(0);
+        let Some(window) = Window::of(total, limit, offset) else {
+            tx.commit().await?;
+            return Ok((Vec::new(), total));
+        };
+        // The offset is skipped inside the (covering) index; only the page's rows are read from the table.
+        let sql = conditions.page_sql(&window, "rowid");
+        let rows = bound!(sqlx::query(&sql))
+            .bind(i64::try_from(window.limit).unwrap_or(i64::MAX))
+            .bind(i64::try_from(window.offset).unwrap_or(i64::MAX))
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok((rows.iter().map(room).collect::<Result<_>>()?, total as u64))
+        let mut page = rows.iter().map(room).collect::<Result<Vec<_>>>()?;
+        if window.from_end {
+            page.reverse();
+        }
+        Ok((page, total))
     }
 
     async fn update_room(

@@ -143,3 +143,87 @@ macro_rules! backend_test {
         }
     };
 }
+
+/// The query plans of the statements [`crate::Store::list_rooms`] runs for `filter` and the page at `offset`
+/// (of `limit` rooms, in a listing of `total`), one string per statement, for tests that check each is served
+/// by an index: SQLite's `EXPLAIN QUERY PLAN` lines, or PostgreSQL's `EXPLAIN` with sequential scans and sorts
+/// disabled (on a test's small table a scan and a sort are cheapest, which would hide whether an index can serve
+/// the query and its order at all).
+pub async fn list_query_plans(
+    url: &str,
+    filter: &crate::RoomFilter,
+    total: u64,
+    limit: u32,
+    offset: u64,
+) -> Vec<String> {
+    use crate::listing::{Bind, Conditions, TotalFrom, Window};
+    let postgres = url.starts_with("postgres");
+    let conditions = Conditions::of(
+        filter,
+        if postgres {
+            |n| format!("${n}")
+        } else {
+            |n| format!("?{n}")
+        },
+    );
+    let window = Window::of(total, limit, offset);
+    let page = window.map(|w| conditions.page_sql(&w, if postgres { "id" } else { "rowid" }));
+    let statements: Vec<(String, bool)> = match TotalFrom::of(filter) {
+        TotalFrom::Rows => vec![(conditions.rows_sql(), false)],
+        TotalFrom::Count => std::iter::once((conditions.count_sql(), false))
+            .chain(page.map(|p| (p, true)))
+            .collect(),
+        TotalFrom::Counter => page.map(|p| (p, true)).into_iter().collect(),
+    };
+    let account = uuid::Uuid::new_v4();
+    let mut plans = Vec::new();
+    for (sql, paged) in statements {
+        macro_rules! bound {
+            ($query:expr, $account:expr) => {{
+                let mut query = $query.bind($account);
+                for value in &conditions.binds {
+                    query = match value {
+                        Bind::Text(text) => query.bind(text.clone()),
+                        Bind::Int(int) => query.bind(*int),
+                    };
+                }
+                if paged {
+                    let w = window.expect("a page");
+                    query = query.bind(w.limit as i64).bind(w.offset as i64);
+                }
+                query
+            }};
+        }
+        let plan = if postgres {
+            let mut conn = PgConnectOptions::from_str(url)
+                .expect("valid URL")
+                .connect()
+                .await
+                .expect("PostgreSQL answers");
+            // What the planner can do with an index, not what it prefers on a test's near-empty table.
+            for setting in ["SET enable_seqscan = off", "SET enable_sort = off"] {
+                sqlx::query(setting).execute(&mut conn).await.expect("set");
+            }
+            let explain = format!("EXPLAIN {sql}");
+            let rows: Vec<String> = bound!(sqlx::query_scalar(&explain), account)
+                .fetch_all(&mut conn)
+                .await
+                .expect("EXPLAIN");
+            rows.join("\n")
+        } else {
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .expect("valid URL")
+                .connect()
+                .await
+                .expect("SQLite opens");
+            let explain = format!("EXPLAIN QUERY PLAN {sql}");
+            let rows: Vec<(i64, i64, i64, String)> = bound!(sqlx::query_as(&explain), account.to_string())
+                .fetch_all(&mut conn)
+                .await
+                .expect("EXPLAIN QUERY PLAN");
+            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+        };
+        plans.push(format!("{sql}\n{plan}"));
+    }
+    plans
+}

@@ -29,8 +29,25 @@ fn parse_rate(s: &str) -> Result<RateArg, String> {
     }
 }
 
+/// A count, or `off` / `0` (no limit).
+#[derive(Clone, Copy, Debug)]
+struct CountArg(Option<u64>);
+
+fn parse_count(s: &str) -> Result<CountArg, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(CountArg(None));
+    }
+    let n: u64 = s
+        .parse()
+        .map_err(|_| format!("expected a number of rooms or off, not {s:?}"))?;
+    Ok(CountArg((n > 0).then_some(n)))
+}
+
 #[derive(Debug, clap::Args)]
 pub struct LimitArgs {
+    /// Rooms an account may hold at once (creating one more answers 403): a number, or off (or 0) for no limit.
+    #[arg(long, env = "ROOMGATE_MAX_ROOMS_PER_ACCOUNT", default_value = "100000", value_parser = parse_count)]
+    max_rooms_per_account: CountArg,
     /// Failed refreshes (tokens that do not verify) per client IP: RATE/s[,BURST] or off. Refreshes whose token
     /// verifies are limited per token instead.
     #[arg(long, env = "ROOMGATE_RATE_REFRESH_PER_IP", default_value = "50/s,200", value_parser = parse_rate)]
@@ -85,5 +102,6 @@ impl LimitArgs {
         config.limits.idle_timeout = self.idle_timeout;
         config.limits.request_timeout = self.request_timeout;
         config.limits.max_header_bytes = self.max_header_bytes;
+        config.max_rooms_per_account = self.max_rooms_per_account.0;
     }
 }

@@ -291,6 +291,7 @@ pub(crate) fn store_call<T>(operation: &'static str, start: Instant, result: &Re
         Ok(_) => "ok",
         Err(StoreError::NotFound) => "not_found",
         Err(StoreError::Conflict(_)) => "conflict",
+        Err(StoreError::LimitReached(_)) => "limit_reached",
         Err(StoreError::Unavailable(_)) => "unavailable",
         Err(StoreError::Config(_) | StoreError::Other(_)) => "error",
     };

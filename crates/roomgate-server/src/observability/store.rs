@@ -63,8 +63,12 @@ impl Store for InstrumentedStore {
         timed("authorize_room", self.inner.authorize_room(key_hash, room_id)).await
     }
 
-    async fn insert_room(&self, room: &RoomRecord) -> Result<()> {
-        timed("insert_room", self.inner.insert_room(room)).await
+    async fn insert_room_within(&self, room: &RoomRecord, max_rooms: Option<u64>) -> Result<()> {
+        timed("insert_room", self.inner.insert_room_within(room, max_rooms)).await
+    }
+
+    async fn insert_rooms(&self, rooms: &[RoomRecord]) -> Result<()> {
+        timed("insert_rooms", self.inner.insert_rooms(rooms)).await
     }
 
     async fn get_room(&self, account_id: Uuid, id: Uuid) -> Result<RoomRecord> {

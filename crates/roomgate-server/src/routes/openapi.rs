@@ -185,6 +185,12 @@ pub(super) enum BodyErrors {
     Invalid(ErrorBody),
 }
 
+/// The account already has `--max-rooms-per-account` rooms (10010, title "Room limit reached",
+/// `meta.max_rooms_per_account`); `x-should-retry: false`: it lasts until a room is deleted.
+#[derive(IntoResponses)]
+#[response(status = 403)]
+pub(super) struct RoomLimit(ErrorBody);
+
 /// No such room in the key's account, or a `room_id` that is not a UUID (10005).
 #[derive(IntoResponses)]
 #[response(status = 404)]
@@ -209,8 +215,15 @@ pub(super) struct ListRoomsParams {
     /// The size of the page.
     #[param(rename = "page[size]", minimum = 1, maximum = 250, default = 20)]
     page_size: Option<u64>,
-    /// Rooms with exactly this unique_name.
-    #[param(rename = "filter[unique_name]", example = "my_video_room")]
+    /// Rooms with exactly this unique_name: 1 to 255 characters without control characters, as a unique_name
+    /// is (otherwise 422 naming the parameter).
+    #[param(
+        rename = "filter[unique_name]",
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$",
+        example = "my_video_room"
+    )]
     unique_name: Option<String>,
     /// Rooms created on that date (UTC).
     #[param(rename = "filter[date_created_at][eq]", format = Date, example = "2021-04-25")]

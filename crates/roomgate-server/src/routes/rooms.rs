@@ -91,6 +91,7 @@ fn parse_patch(body: &Map<String, Value>) -> Result<RoomPatch, ApiError> {
     request_body(content = Option<roomgate_types::CreateRoomRequest>, description = "Parameters of the new room."),
     responses(
         (status = 201, description = "The new room.", body = Data<Room>),
+        super::openapi::RoomLimit,
         super::openapi::BodyErrors,
         super::openapi::KeyErrors,
     ),
@@ -115,7 +116,16 @@ pub(super) async fn create(
         created_at: now,
         updated_at: now,
     };
-    app.store().insert_room(&room).await.map_err(map_conflict)?;
+    let limit = app.config().max_rooms_per_account;
+    app.store()
+        .insert_room_within(&room, limit)
+        .await
+        .map_err(|e| match e {
+            StoreError::LimitReached(_) => ApiError::RoomLimit {
+                limit: limit.unwrap_or_default(),
+            },
+            other => map_conflict(other),
+        })?;
     Ok((StatusCode::CREATED, Json(Data::new(to_wire(room)))))
 }
 
@@ -212,13 +222,53 @@ fn narrow(bound: &mut Option<i64>, value: i64, pick: fn(i64, i64) -> i64) {
     *bound = Some(bound.map_or(value, |old| pick(old, value)));
 }
 
+/// `application/x-www-form-urlencoded` pairs, decoded strictly: `None` for a name or value that is not UTF-8
+/// once decoded (replacing it with U+FFFD, as lossy decoders do, would look up another name than the one sent).
+fn query_pairs(raw: &str) -> impl Iterator<Item = (Option<String>, Option<String>)> + '_ {
+    let decode = |part: &str| {
+        let spaced = part.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8()
+            .ok()
+            .map(|s| s.into_owned())
+    };
+    raw.split('&').filter(|pair| !pair.is_empty()).map(move |pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(key), decode(value))
+    })
+}
+
+/// The parameters `GET /v2/rooms` reads; others are ignored.
+const LIST_PARAMS: [&str; 9] = [
+    "page[number]",
+    "page[size]",
+    "filter[unique_name]",
+    "filter[date_created_at][eq]",
+    "filter[date_created_at][gte]",
+    "filter[date_created_at][lte]",
+    "filter[date_updated_at][eq]",
+    "filter[date_updated_at][gte]",
+    "filter[date_updated_at][lte]",
+];
+
 fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
     let mut q = ListQuery {
         page_number: 1,
         page_size: 20,
         filter: RoomFilter::default(),
     };
-    for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+    for (key, value) in query_pairs(raw.unwrap_or_default()) {
+        // A name that is not UTF-8 is no parameter of ours: ignored, like any unknown one.
+        let Some(key) = key.filter(|k| LIST_PARAMS.contains(&k.as_str())) else {
+            continue;
+        };
+        let value = value.ok_or_else(|| {
+            ApiError::param(
+                InvalidCode::WrongType,
+                &key,
+                format!("{key} must be UTF-8 text once percent-decoded."),
+            )
+        })?;
         let int = |min: u64, max: u64| -> Result<u64, ApiError> {
             let n: u64 = value.parse().map_err(|_| {
                 ApiError::param(InvalidCode::WrongType, &key, format!("{key} must be an integer."))
@@ -243,11 +293,12 @@ fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
         };
         let f = &mut q.filter;
         let day_end = |d: i64| d + timefmt::DAY_MICROS;
-        match key.as_ref() {
+        match key.as_str() {
             "page[number]" => q.page_number = int(1, 1_000_000)?,
             "page[size]" => q.page_size = int(1, 250)? as u32,
-            // Names are stored in NFC: a filter written in another normal form finds the same room.
-            "filter[unique_name]" => f.unique_name = Some(crate::domain::nfc(&value)),
+            "filter[unique_name]" => {
+                f.unique_name = Some(UniqueName::parse_param(&value, &key)?.into_inner())
+            }
             "filter[date_created_at][eq]" => {
                 let d = day()?;
                 narrow(&mut f.created_from, d, i64::max);
