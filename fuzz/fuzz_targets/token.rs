@@ -1,9 +1,11 @@
-//! The token parser and verifier on arbitrary input: `decode_unverified` and `verify` must return an error,
-//! never panic, and `verify` must only accept what the fixed key really signed.
+//! The token parser and verifiers on arbitrary input: `decode_unverified`, `verify` and `verify_refresh` must
+//! return an error, never panic, and accept only what the fixed key (or its refresh secret) really authenticated.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use roomgate_token::{decode_unverified, verify, KeySet, SigningKey, TokenKind, Validation};
+use roomgate_token::{
+    decode_unverified, verify, verify_refresh, KeySet, RefreshKey, RefreshKeys, SigningKey, TokenKind, Validation,
+};
 
 /// The key the seed corpus was signed with (see README.md).
 const SEED: [u8; 32] = [7; 32];
@@ -15,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = decode_unverified(token);
     let signer = SigningKey::from_seed(&SEED);
     let keys = KeySet::new([signer.verification_key()]);
+    let refresh_keys = RefreshKeys::new([RefreshKey::derive(&signer)]);
     for kind in [TokenKind::Access, TokenKind::Refresh] {
         for now in [0, NOW, i64::MAX] {
             if let Ok(claims) = verify(token, &keys, &Validation::new(kind), now) {
@@ -23,6 +26,14 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(claims.typ, kind);
                 assert!(now < claims.exp);
             }
+        }
+    }
+    for now in [0, NOW, i64::MAX] {
+        let validation = Validation::new(TokenKind::Refresh);
+        if let Ok(claims) = verify_refresh(token, &refresh_keys, Some(&keys), &validation, now) {
+            assert!(decode_unverified(token).is_ok());
+            assert_eq!(claims.typ, TokenKind::Refresh);
+            assert!(now < claims.exp);
         }
     }
 });

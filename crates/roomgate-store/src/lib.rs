@@ -27,7 +27,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use error::StoreError;
-pub use model::{ApiKeyRecord, KeyAuth, NewApiKey, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord};
+pub use model::{
+    ApiKeyRecord, KeyAuth, NewApiKey, RefreshCheck, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord,
+};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -66,8 +68,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn insert_rooms(&self, rooms: &[RoomRecord]) -> Result<()>;
     /// One room of the account; `NotFound` otherwise.
     async fn get_room(&self, account_id: Uuid, id: Uuid) -> Result<RoomRecord>;
-    /// Whether the room exists (any account): the refresh path's one read.
+    /// Whether the room exists (any account).
     async fn room_exists(&self, id: Uuid) -> Result<bool>;
+    /// The refresh path's one read: whether the room exists (any account) and, for a refresh token that names
+    /// the API key that minted it, whether that key is still active.
+    async fn check_refresh(&self, room_id: Uuid, minted_by: Option<Uuid>) -> Result<RefreshCheck>;
     /// One page of the account's rooms, newest first, and the exact number of matches, read together. The
     /// cost does not grow with the account (see BENCHMARKS.md's cost model), except for a page deep in the
     /// middle of a large listing and for the count of a wide date range.

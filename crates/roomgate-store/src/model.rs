@@ -102,6 +102,28 @@ pub struct KeyAuth {
     pub account_id: Uuid,
 }
 
+/// What the refresh path's one read found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshCheck {
+    /// The room exists and the minting API key, if the token names one, is active.
+    Allowed,
+    /// The room was deleted.
+    RoomDeleted,
+    /// The API key that minted the token was revoked (or never existed).
+    KeyRevoked,
+}
+
+impl RefreshCheck {
+    /// The answer for these two facts; a deleted room outranks a revoked key.
+    pub fn from_facts(room_exists: bool, key_active: bool) -> Self {
+        match (room_exists, key_active) {
+            (false, _) => RefreshCheck::RoomDeleted,
+            (true, false) => RefreshCheck::KeyRevoked,
+            (true, true) => RefreshCheck::Allowed,
+        }
+    }
+}
+
 /// A signing key as stored. `Debug` never shows the private part.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningKeyRecord {

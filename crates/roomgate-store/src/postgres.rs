@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::{
     listing::{Bind, Conditions, TotalFrom, Window, ROOM_COLUMNS},
-    ApiKeyRecord, KeyAuth, NewApiKey, Result, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, Store,
-    StoreError,
+    ApiKeyRecord, KeyAuth, NewApiKey, RefreshCheck, Result, RoomFilter, RoomPatch, RoomRecord,
+    SigningKeyRecord, Store, StoreError,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -94,13 +94,13 @@ impl Readers {
 }
 
 impl PostgresStore {
-    /// One of the hot path's `SELECT`s, binding the key hash (if any) and then the id (if any), on a kept
+    /// One of the hot path's `SELECT`s, binding the key hash (if any) and then the ids (those given), on a kept
     /// connection.
     async fn hot_read(
         &self,
         sql: &'static str,
         key_hash: Option<[u8; 32]>,
-        id: Option<Uuid>,
+        ids: [Option<Uuid>; 2],
     ) -> Result<Option<PgRow>> {
         self.readers
             .read(&self.pool, move |conn| {
@@ -109,7 +109,7 @@ impl PostgresStore {
                     if let Some(hash) = &key_hash {
                         query = query.bind(&hash[..]);
                     }
-                    if let Some(id) = id {
+                    for id in ids.into_iter().flatten() {
                         query = query.bind(id);
                     }
                     query.fetch_optional(conn).await
@@ -259,7 +259,7 @@ impl Store for PostgresStore {
             .hot_read(
                 "SELECT id, account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
                 Some(*key_hash),
-                None,
+                [None, None],
             )
             .await?;
         row.map(|r| {
@@ -278,7 +278,7 @@ impl Store for PostgresStore {
                  LEFT JOIN rooms r ON r.id = $2 AND r.account_id = k.account_id \
                  WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
                 Some(*key_hash),
-                Some(room_id),
+                [Some(room_id), None],
             )
             .await?;
         row.map(|r| {
@@ -359,9 +359,25 @@ impl Store for PostgresStore {
 
     async fn room_exists(&self, id: Uuid) -> Result<bool> {
         let row = self
-            .hot_read("SELECT 1 FROM rooms WHERE id = $1", None, Some(id))
+            .hot_read("SELECT 1 FROM rooms WHERE id = $1", None, [Some(id), None])
             .await?;
         Ok(row.is_some())
+    }
+
+    async fn check_refresh(&self, room_id: Uuid, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
+        let Some(key_id) = minted_by else {
+            return Ok(RefreshCheck::from_facts(self.room_exists(room_id).await?, true));
+        };
+        let row = self
+            .hot_read(
+                "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1), \
+                 EXISTS (SELECT 1 FROM api_keys WHERE id = $2 AND revoked_at IS NULL)",
+                None,
+                [Some(room_id), Some(key_id)],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Other("SELECT EXISTS returned no row".into()))?;
+        Ok(RefreshCheck::from_facts(row.try_get(0)?, row.try_get(1)?))
     }
 
     async fn list_rooms(

@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use crate::{
     listing::{Bind, Conditions, TotalFrom, Window, ROOM_COLUMNS},
-    ApiKeyRecord, KeyAuth, NewApiKey, Result, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, Store,
-    StoreError,
+    ApiKeyRecord, KeyAuth, NewApiKey, RefreshCheck, Result, RoomFilter, RoomPatch, RoomRecord,
+    SigningKeyRecord, Store, StoreError,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -222,6 +222,8 @@ const AUTHORIZE_ROOM: &str = "SELECT k.id, k.account_id, r.id IS NOT NULL AS fou
      LEFT JOIN rooms r ON r.id = ?2 AND r.account_id = k.account_id \
      WHERE k.key_hash = ?1 AND k.revoked_at IS NULL";
 const ROOM_EXISTS: &str = "SELECT 1 FROM rooms WHERE id = ?1";
+const ROOM_AND_KEY: &str = "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1), \
+     EXISTS (SELECT 1 FROM api_keys WHERE id = ?2 AND revoked_at IS NULL)";
 
 /// A key's id and account from the first two columns of a row, as text.
 fn key_auth(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String)> {
@@ -474,6 +476,33 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
+    }
+
+    async fn check_refresh(&self, room_id: Uuid, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
+        let Some(key_id) = minted_by else {
+            return Ok(RefreshCheck::from_facts(self.room_exists(room_id).await?, true));
+        };
+        if let Some(readers) = &self.readers {
+            let (mut room_buf, mut key_buf) = (
+                [0; uuid::fmt::Hyphenated::LENGTH],
+                [0; uuid::fmt::Hyphenated::LENGTH],
+            );
+            let (room, key) = (
+                uuid_text(&room_id, &mut room_buf),
+                uuid_text(&key_id, &mut key_buf),
+            );
+            let (room, key) = readers.read(|conn| {
+                conn.prepare_cached(ROOM_AND_KEY)?
+                    .query_row([room, key], |row| Ok((row.get(0)?, row.get(1)?)))
+            })?;
+            return Ok(RefreshCheck::from_facts(room, key));
+        }
+        let row = sqlx::query(ROOM_AND_KEY)
+            .bind(room_id.to_string())
+            .bind(key_id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(RefreshCheck::from_facts(row.try_get(0)?, row.try_get(1)?))
     }
 
     async fn list_rooms(

@@ -41,12 +41,17 @@ pub struct Grant {
     pub subjects: Vec<String>,
 }
 
-/// Claims in Telnyx's shape. Serialize field order: aud, exp, grants, grants_version, [hidden], iat, iss, jti,
-/// [metadata], [name], nbf, sub, typ; the bracketed ones only in a version 2 token that sets them.
+/// Claims in Telnyx's shape. Serialize field order: [api_key_id], aud, exp, grants, grants_version, [hidden], iat,
+/// iss, jti, [metadata], [name], nbf, sub, typ; `api_key_id` only in a refresh token, the other bracketed ones only
+/// in a version 2 token that sets them.
 ///
 /// `Debug` shows `sub`, `name` and `metadata` only as set or not: they may be personal data.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
+    /// Refresh tokens: the id of the API key that minted the token, so that revoking the key ends its refreshes.
+    /// Never in an access token (those stay Telnyx's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_id: Option<Uuid>,
     /// Audience.
     pub aud: String,
     /// Expiry, unix seconds; the token is valid while `now < exp`.
@@ -82,6 +87,7 @@ impl std::fmt::Debug for Claims {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let set = |v: bool| if v { "<set>" } else { "<none>" };
         f.debug_struct("Claims")
+            .field("api_key_id", &self.api_key_id)
             .field("aud", &self.aud)
             .field("exp", &self.exp)
             .field("grants", &self.grants)
@@ -158,6 +164,7 @@ impl Claims {
             ),
         };
         Claims {
+            api_key_id: None,
             aud: spec.audience.to_owned(),
             exp: now.saturating_add(spec.ttl_secs),
             grants: vec![Grant {

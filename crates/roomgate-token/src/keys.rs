@@ -4,7 +4,7 @@ use std::fmt;
 
 use ed25519_dalek::Signer as _;
 
-use crate::{b64, Claims, Jwk, Jwks, TokenError};
+use crate::{b64, jws, Claims, Jwk, Jwks, TokenError};
 
 /// Length of an Ed25519 signature in bytes.
 const SIGNATURE_LEN: usize = 64;
@@ -24,14 +24,6 @@ impl fmt::Debug for SigningKey {
             .field("kid", &self.kid)
             .finish_non_exhaustive()
     }
-}
-
-/// The JWT header this crate writes; member order is fixed by field order.
-#[derive(serde::Serialize)]
-struct Header<'a> {
-    alg: &'a str,
-    typ: &'a str,
-    kid: &'a str,
 }
 
 impl SigningKey {
@@ -55,14 +47,12 @@ impl SigningKey {
     pub fn from_seed(seed: &[u8; 32]) -> SigningKey {
         let key = ed25519_dalek::SigningKey::from_bytes(seed);
         let kid = VerificationKey::thumbprint_of(&key.verifying_key());
-        let header = Header {
+        let header_segment = jws::Header {
             alg: "EdDSA",
             typ: "JWT",
             kid: &kid,
-        };
-        // Serializing three strings into a Vec cannot fail.
-        let header_json = serde_json::to_vec(&header).unwrap_or_default();
-        let header_segment = b64::encode(&header_json);
+        }
+        .segment();
         SigningKey {
             kid,
             key,
@@ -87,25 +77,9 @@ impl SigningKey {
 
     /// Compact JWS: header `{"alg":"EdDSA","typ":"JWT","kid":"<kid>"}` (this exact member order), payload = serde_json of claims.
     pub fn sign(&self, claims: &Claims) -> String {
-        let mut payload = Vec::with_capacity(384);
-        // Claims hold only strings, integers and a unit enum: serializing cannot fail.
-        if serde_json::to_writer(&mut payload, claims).is_err() {
-            unreachable!("serializing Claims cannot fail");
-        }
-        let cap = self.header_segment.len()
-            + 1
-            + b64::encoded_len(payload.len())
-            + 1
-            + b64::encoded_len(SIGNATURE_LEN);
-        let mut out = String::with_capacity(cap);
-        out.push_str(&self.header_segment);
-        out.push('.');
-        b64::encode_into(&payload, &mut out);
-        let signature = self.key.sign(out.as_bytes());
-        out.push('.');
-        b64::encode_into(&signature.to_bytes(), &mut out);
-        debug_assert_eq!(out.len(), cap);
-        out
+        jws::assemble::<SIGNATURE_LEN>(&self.header_segment, &jws::payload_of(claims), |input| {
+            self.key.sign(input).to_bytes()
+        })
     }
 }
 

@@ -1,7 +1,9 @@
-//! Room access tokens: claims, Ed25519 JWS signing and verification, JWKs. No IO.
+//! Room access tokens: claims, Ed25519 JWS signing and verification, JWKs; refresh tokens MACed. No IO.
 //!
-//! Tokens are compact JWS (RFC 7515) signed with Ed25519 (RFC 8037, `alg: EdDSA`) whose
-//! payload is a [`Claims`] in Telnyx's access-token shape. Time is always a parameter.
+//! Access tokens are compact JWS (RFC 7515) signed with Ed25519 (RFC 8037, `alg: EdDSA`) whose
+//! payload is a [`Claims`] in Telnyx's access-token shape. Refresh tokens carry the same claims
+//! (`typ: "refresh"`) under HMAC-SHA256 with a server-only secret ([`RefreshKey`], [`verify_refresh`]).
+//! Time is always a parameter.
 //!
 //! ```
 //! use roomgate_token::{verify, Claims, KeySet, SigningKey, TokenKind, TokenSpec, Validation};
@@ -41,6 +43,7 @@ mod jwk;
 pub mod jws;
 mod keys;
 mod participant;
+mod refresh;
 mod verify;
 
 pub use claims::{
@@ -55,6 +58,7 @@ pub use participant::{
     Participant, Permissions, Source, Sources, ADMIN_ACTION, PUBLISH_DATA_ACTION, RECORD_ACTION,
     SUBSCRIBE_ACTION, UPDATE_METADATA_ACTION,
 };
+pub use refresh::{verify_refresh, RefreshKey, RefreshKeys, REFRESH_KID_PREFIX, REFRESH_TYP};
 pub use verify::{decode_unverified, verify, Validation, ISSUER_SKEW_SECS};
 
 /// Default `iss` claim, as in Telnyx's tokens.

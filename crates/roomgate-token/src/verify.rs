@@ -120,7 +120,7 @@ pub fn verify(token: &str, keys: &KeySet, validation: &Validation, now: i64) -> 
 }
 
 /// Strictly parse a JWT payload into [`Claims`] (duplicate members anywhere are refused).
-fn parse_claims(payload: &[u8]) -> Result<Claims, TokenError> {
+pub(crate) fn parse_claims(payload: &[u8]) -> Result<Claims, TokenError> {
     let value =
         json::parse_strict(payload).map_err(|_| TokenError::Malformed("payload is not strict JSON"))?;
     if !value.is_object() {

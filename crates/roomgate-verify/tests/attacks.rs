@@ -146,6 +146,24 @@ fn a_refresh_token_is_not_an_access_token() {
     );
 }
 
+/// What roomgate mints as refresh tokens (HS256 under the secret its signing key yields) never passes, not even an
+/// HS256 token whose claims say `access` MACed with that very secret: the verifier takes EdDSA only.
+#[test]
+fn maced_tokens_are_refused_even_under_the_servers_own_refresh_secret() {
+    let f = fixture();
+    let secret = roomgate_token::RefreshKey::derive(&f.key);
+    for kind in [TokenKind::Refresh, TokenKind::Access] {
+        let mut c = claims(kind);
+        c.api_key_id = Some(Uuid::from_u128(1));
+        assert_eq!(f.refuse(&secret.sign(&c)), TokenError::UnsupportedAlgorithm);
+    }
+    // The same under the published key's own kid, and with a JWT typ.
+    let header = serde_json::json!({ "alg": "HS256", "typ": "JWT", "kid": f.key.kid() }).to_string();
+    let input = format!("{}.{}", b64(&header), b64(payload(TokenKind::Access)));
+    let token = format!("{input}.{}", b64([0u8; 32]));
+    assert_eq!(f.refuse(&token), TokenError::UnsupportedAlgorithm);
+}
+
 #[test]
 fn an_expired_token_is_refused_beyond_the_leeway() {
     let f = fixture();

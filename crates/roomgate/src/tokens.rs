@@ -58,7 +58,9 @@ enum TokensCommand {
         /// The token, or `-` to read it from stdin.
         token: Secret,
     },
-    /// Check a token's signature and claims against the server's published keys.
+    /// Check an access token's signature and claims against the server's published keys. Refresh tokens are
+    /// MACed with a secret only the server holds, so only the server can check them (`tokens refresh`); those
+    /// minted by an older roomgate, signed with Ed25519, are checked with `--kind refresh`.
     Verify {
         /// The token, or `-` to read it from stdin.
         token: Secret,
@@ -310,8 +312,17 @@ async fn execute(TokensArgs { conn, command }: TokensArgs) -> Result<(), Failure
 
 /// `roomgate_token::verify` over the given JWK Set: the same check the `roomgate-verify` crate runs for media
 /// servers (it delegates to that function), called directly because the verifier takes access tokens for one
-/// room only, while this command also checks refresh tokens and tokens for any room.
+/// room only, while this command also checks tokens for any room and older, Ed25519-signed refresh tokens.
 fn verify(token: &str, jwks_json: &[u8], expect: &Expect, now: i64) -> Result<Claims, String> {
+    if roomgate_token::decode_unverified(token)
+        .is_ok_and(|(header, _)| header["typ"] == roomgate_token::REFRESH_TYP)
+    {
+        return Err(
+            "this is a refresh token: it is MACed with a secret only the server holds, so no published \
+            key can check it (`roomgate tokens decode` shows it; `roomgate tokens refresh` exchanges it)"
+                .to_owned(),
+        );
+    }
     let jwks: roomgate_token::Jwks =
         serde_json::from_slice(jwks_json).map_err(|e| format!("the JWK Set is not valid: {e}"))?;
     let keys =

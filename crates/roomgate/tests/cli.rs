@@ -306,14 +306,27 @@ fn tokens_create_refresh_decode_and_verify() {
     let jwks_file = server.dir.path().join("jwks.json");
     std::fs::write(&jwks_file, server.get("/.well-known/jwks.json")).unwrap();
     let file = jwks_file.to_str().unwrap();
-    let claims = server.json(&["tokens", "verify", &refresh, "--jwks", file, "--kind", "refresh"]);
-    assert_eq!(claims["typ"], "refresh");
+    // A refresh token is MACed with a secret only the server holds: no published key checks it, whatever kind
+    // is asked for, and the command says why instead of calling it forged.
+    for kind in ["access", "refresh"] {
+        let refused = server.run(&["tokens", "verify", &refresh, "--jwks", file, "--kind", kind]);
+        assert_eq!(code(&refused), 1);
+        assert!(
+            text(&refused.stderr).starts_with(
+                "error: this is a refresh token: it is MACed with a secret only the server holds"
+            ),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
+    assert_eq!(as_json["header"]["alg"], "HS256");
+    assert_eq!(as_json["header"]["typ"], "roomgate-refresh+jwt");
 
     let other_room = "00000000-0000-4000-8000-000000000000";
     let wrong = server.run(&["tokens", "verify", &access, "--jwks", file, "--room", other_room]);
     assert_eq!(code(&wrong), 1);
     assert_eq!(text(&wrong.stderr), "error: token rejected: wrong room\n");
-    let wrong_kind = server.run(&["tokens", "verify", &refresh, "--jwks", file]);
+    let wrong_kind = server.run(&["tokens", "verify", &access, "--jwks", file, "--kind", "refresh"]);
     assert_eq!(
         text(&wrong_kind.stderr),
         "error: token rejected: wrong token kind\n"

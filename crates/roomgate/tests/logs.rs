@@ -128,6 +128,38 @@ fn addr_of(lines: &[String], message: &str) -> String {
     line["addr"].as_str().expect("addr").to_owned()
 }
 
+/// Every signing key's seed and refresh secret (HKDF-SHA256 of the seed, as roomgate_token documents it), as
+/// hex and base64url, read from the database; checked to be the secret that MACed `refresh_token`.
+async fn key_material(database: &str, refresh_token: &str) -> Vec<String> {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    let store = roomgate_store::connect(database).await.expect("the database");
+    let mut material = Vec::new();
+    for record in store.signing_keys().await.expect("signing keys") {
+        let mut secret = [0u8; 32];
+        hkdf::Hkdf::<sha2::Sha256>::new(
+            Some(b"roomgate refresh-token HMAC-SHA256 v1"),
+            &record.private_key,
+        )
+        .expand(record.kid.as_bytes(), &mut secret)
+        .expect("32 bytes");
+        let kid = format!("{}{}", roomgate_token::REFRESH_KID_PREFIX, record.kid);
+        let payload = URL_SAFE_NO_PAD
+            .decode(refresh_token.split('.').nth(1).expect("a payload"))
+            .expect("base64url");
+        let remade = roomgate_token::RefreshKey::from_secret(kid, &secret).sign_payload(&payload);
+        assert_eq!(
+            remade, refresh_token,
+            "the derived secret is the one the server MACs with"
+        );
+        for bytes in [record.private_key.as_slice(), &secret] {
+            material.push(bytes.iter().map(|b| format!("{b:02x}")).collect());
+            material.push(URL_SAFE_NO_PAD.encode(bytes));
+        }
+    }
+    assert!(!material.is_empty());
+    material
+}
+
 async fn post(client: &reqwest::Client, url: String, key: Option<&str>, id: &str, body: Value) -> Value {
     let mut request = client.post(url).header("x-request-id", id).json(&body);
     if let Some(key) = key {
@@ -273,6 +305,9 @@ async fn json_logs_have_one_line_per_request_and_no_secrets() {
     for token in tokens {
         secrets.extend([token, token.rsplit('.').next().unwrap()]);
     }
+    // And the signing keys' seeds and the refresh secrets they yield, in the encodings a log line might use.
+    let key_material = key_material(&setup.database, refresh.as_str().unwrap()).await;
+    secrets.extend(key_material.iter().map(String::as_str));
     for secret in secrets {
         assert!(secret.len() >= 40, "{secret:?} is too short to search for");
         assert!(!output.contains(secret), "a secret appears in the logs: {secret}");

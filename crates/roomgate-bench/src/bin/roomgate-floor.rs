@@ -1,8 +1,8 @@
 //! `roomgate-floor`: the least an HTTP token endpoint can cost on this machine, for the benchmark to compare with.
 //!
 //! The same tokio runtime, hyper HTTP/1.1 connection, allocator, JSON request parsing and token layer
-//! (`roomgate_token`: the same claims, the same two signatures per create, the same strict verification and one
-//! signature per refresh) as `roomgate serve`, and nothing else: no store, no authentication beyond comparing the
+//! (`roomgate_token`: the same claims, the same Ed25519 signature and refresh-token MAC per create, the same MAC
+//! check and one signature per refresh) as `roomgate serve`, and nothing else: no store, no authentication beyond comparing the
 //! bearer with one key, no router, middleware, rate limits, metrics or logs. `roomgate-bench --floor` starts it
 //! and drives it like roomgate; roomgate's CPU per request minus this one's is what roomgate's own design costs.
 //!
@@ -18,7 +18,7 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::{body::Incoming, header, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use roomgate_server::timefmt::secs_rfc3339;
-use roomgate_token::{Claims, KeySet, SigningKey, TokenKind, TokenSpec, Validation};
+use roomgate_token::{Claims, KeySet, RefreshKey, RefreshKeys, SigningKey, TokenKind, TokenSpec, Validation};
 use roomgate_types::{AccessToken, Data, RoomAccessToken};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -35,6 +35,8 @@ struct Floor {
     bearer: String,
     key: SigningKey,
     keys: KeySet,
+    refresh_key: RefreshKey,
+    refresh_keys: RefreshKeys,
     account: Uuid,
 }
 
@@ -51,6 +53,8 @@ fn main() -> std::io::Result<()> {
     let floor = Arc::new(Floor {
         bearer: format!("Bearer {api_key}"),
         keys: KeySet::new([key.verification_key()]),
+        refresh_key: RefreshKey::derive(&key),
+        refresh_keys: RefreshKeys::new([RefreshKey::derive(&key)]),
         key,
         account: Uuid::new_v4(),
     });
@@ -152,7 +156,14 @@ impl Floor {
                     .issuer(ISSUER)
                     .audience(AUDIENCE)
                     .room(room);
-                let Ok(claims) = roomgate_token::verify(token, &self.keys, &validation, now) else {
+                let checked = roomgate_token::verify_refresh(
+                    token,
+                    &self.refresh_keys,
+                    Some(&self.keys),
+                    &validation,
+                    now,
+                );
+                let Ok(claims) = checked else {
                     return reply(StatusCode::FORBIDDEN, json!({"errors": []}));
                 };
                 let subjects = claims.grants.into_iter().flat_map(|g| g.subjects).collect();
@@ -187,7 +198,17 @@ impl Floor {
             },
             now,
         );
-        (self.key.sign(&claims), secs_rfc3339(claims.exp))
+        let token = match kind {
+            TokenKind::Access => self.key.sign(&claims),
+            TokenKind::Refresh => {
+                let claims = Claims {
+                    api_key_id: Some(self.account),
+                    ..claims
+                };
+                self.refresh_key.sign(&claims)
+            }
+        };
+        (token, secs_rfc3339(claims.exp))
     }
 }
 

@@ -1,5 +1,8 @@
 //! Signing keys in memory: the one that signs now and the published set that verifies; and their lifecycle.
 //!
+//! Each signing key also yields the secret that MACs refresh tokens ([`RefreshKey::derive`]): it lives, rotates,
+//! retires and is shared by replicas with the key it comes from, and is never published.
+//!
 //! A rotation stores a new key that is published at once but signs only after a publish delay, so verifiers
 //! that cache the JWKS learn it before they meet it. The keys it replaces keep verifying until every token they
 //! signed has expired (the longest refresh TTL plus leeway), then drop out of the JWKS.
@@ -10,7 +13,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use roomgate_store::{SigningKeyRecord, Store, StoreError};
-use roomgate_token::{KeySet, SigningKey};
+use roomgate_token::{KeySet, RefreshKey, RefreshKeys, SigningKey};
 
 pub use sealing::{MasterKey, SealError};
 
@@ -24,8 +27,12 @@ pub const RETIRE_LEEWAY_SECS: i64 = 60;
 pub struct KeyRing {
     /// The key that signs new tokens.
     pub signing: SigningKey,
-    /// Every published key, for verifying refresh tokens.
+    /// Every published key: what verifiers trust, and what checks refresh tokens minted before they were MACed.
     pub public: KeySet,
+    /// The signing key's refresh secret, which MACs new refresh tokens.
+    pub refresh_signing: RefreshKey,
+    /// The refresh secret of every published key, for checking refresh tokens; never published.
+    pub refresh: RefreshKeys,
     /// `/.well-known/jwks.json`, serialized once.
     pub jwks_json: Bytes,
 }
@@ -106,6 +113,7 @@ impl KeyRing {
     ) -> Result<Self, KeyError> {
         let signing_at = signing_index(records, now).ok_or(KeyError::NoActiveKey)?;
         let mut published = Vec::new();
+        let mut refresh = Vec::new();
         let mut signing = None;
         for (i, rec) in records
             .iter()
@@ -119,6 +127,7 @@ impl KeyRing {
                 return Err(KeyError::Mismatch(rec.kid.clone()));
             }
             published.push(key.verification_key());
+            refresh.push(RefreshKey::derive(&key));
             if i == signing_at {
                 signing = Some(key);
             }
@@ -127,6 +136,8 @@ impl KeyRing {
         let public = KeySet::new(published);
         let jwks_json = Bytes::from(serde_json::to_vec(&public.to_jwks()).unwrap_or_default());
         Ok(Self {
+            refresh_signing: RefreshKey::derive(&signing),
+            refresh: RefreshKeys::new(refresh),
             signing,
             public,
             jwks_json,

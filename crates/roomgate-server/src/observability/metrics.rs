@@ -264,7 +264,7 @@ pub fn token_refreshed(scheme: &'static str) {
         .increment(1);
 }
 
-/// Counts a refused refresh; `reason` is a `TokenError::reason()` or `room_deleted`.
+/// Counts a refused refresh; `reason` is a `TokenError::reason()`, `room_deleted` or `api_key_revoked`.
 pub fn token_rejected(reason: &'static str) {
     counter!(TOKENS_REJECTED, "reason" => reason).increment(1);
 }

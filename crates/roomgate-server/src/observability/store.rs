@@ -3,7 +3,8 @@ use std::{future::Future, sync::Arc, time::Instant};
 
 use async_trait::async_trait;
 use roomgate_store::{
-    ApiKeyRecord, KeyAuth, NewApiKey, Result, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, Store,
+    ApiKeyRecord, KeyAuth, NewApiKey, RefreshCheck, Result, RoomFilter, RoomPatch, RoomRecord,
+    SigningKeyRecord, Store,
 };
 use uuid::Uuid;
 
@@ -77,6 +78,10 @@ impl Store for InstrumentedStore {
 
     async fn room_exists(&self, id: Uuid) -> Result<bool> {
         timed("room_exists", self.inner.room_exists(id)).await
+    }
+
+    async fn check_refresh(&self, room_id: Uuid, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
+        timed("check_refresh", self.inner.check_refresh(room_id, minted_by)).await
     }
 
     async fn list_rooms(

@@ -5,6 +5,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
+use roomgate_store::RefreshCheck;
 use roomgate_token::{Claims, TokenError, TokenKind, TokenSpec, Validation};
 use roomgate_types::{AccessToken, ClientToken, Data, JoinClientToken, RoomAccessToken};
 use serde_json::Value;
@@ -15,6 +16,7 @@ use crate::{
     domain::{participant, AccessTtl, RefreshTtl},
     error::{ApiError, InvalidCode},
     extract::{BearerKey, ClientIp, JsonBody, RoomIdPath},
+    keys::KeyRing,
     observability, timefmt, AppState,
 };
 
@@ -162,11 +164,20 @@ fn created<T: serde::Serialize>(data: T) -> Response {
     (StatusCode::CREATED, Json(Data::new(data))).into_response()
 }
 
-/// A signed token and its expiry on the wire.
-fn mint(app: &AppState, spec: TokenSpec<'_>, now: i64) -> (String, String) {
+/// A signed access token and its expiry on the wire.
+fn mint_access(keys: &KeyRing, spec: TokenSpec<'_>, now: i64) -> (String, String) {
     let claims = Claims::mint(&spec, now);
-    let token = app.keys().current().signing.sign(&claims);
-    (token, timefmt::secs_rfc3339(claims.exp))
+    (keys.signing.sign(&claims), timefmt::secs_rfc3339(claims.exp))
+}
+
+/// A MACed refresh token naming the API key that asked for it, and its expiry on the wire.
+fn mint_refresh(keys: &KeyRing, spec: TokenSpec<'_>, api_key_id: Uuid, now: i64) -> (String, String) {
+    let mut claims = Claims::mint(&spec, now);
+    claims.api_key_id = Some(api_key_id);
+    (
+        keys.refresh_signing.sign(&claims),
+        timefmt::secs_rfc3339(claims.exp),
+    )
 }
 
 async fn create(
@@ -217,8 +228,9 @@ async fn create(
         ttl_secs: refresh_ttl.secs(),
         ..access_spec.clone()
     };
-    let (access, access_exp) = mint(&app, access_spec, now);
-    let (refresh, refresh_exp) = mint(&app, refresh_spec, now);
+    let keys = app.keys().current();
+    let (access, access_exp) = mint_access(&keys, access_spec, now);
+    let (refresh, refresh_exp) = mint_refresh(&keys, refresh_spec, key.api_key_id, now);
     observability::token_minted(TokenKind::Access, scheme.label());
     observability::token_minted(TokenKind::Refresh, scheme.label());
     Ok(match scheme {
@@ -269,11 +281,16 @@ async fn refresh(
         .issuer(&config.issuer)
         .audience(&config.audience)
         .room(room_id);
-    // One uniform 403 whatever failed, so the endpoint is no oracle; the reason goes to the log only.
-    let mut verified = roomgate_token::verify(token, &app.keys().current().public, &validation, now);
+    // One uniform 403 whatever failed, so the endpoint is no oracle; the reason goes to the log only. Refresh
+    // tokens are MACed; those signed with Ed25519 before that (alive for at most a day after the upgrade) still
+    // verify under the signing keys.
+    let check = |keys: &KeyRing| {
+        roomgate_token::verify_refresh(token, &keys.refresh, Some(&keys.public), &validation, now)
+    };
+    let mut verified = check(&app.keys().current());
     if verified == Err(TokenError::UnknownKey) && app.keys().reload_after_miss(app.store(), now).await {
         // A key rotated in on another replica that this one has not re-read yet.
-        verified = roomgate_token::verify(token, &app.keys().current().public, &validation, now);
+        verified = check(&app.keys().current());
     }
     let claims = verified.map_err(|e| {
         tracing::info!(reason = e.reason(), %room_id, "refresh refused");
@@ -282,9 +299,14 @@ async fn refresh(
         app.limits().refresh_failed_from(ip)
     })?;
     app.limits().refresh_with(&claims.jti)?;
-    if !app.store().room_exists(room_id).await? {
-        tracing::info!(reason = "room_deleted", %room_id, "refresh refused");
-        observability::token_rejected("room_deleted");
+    let refused = match app.store().check_refresh(room_id, claims.api_key_id).await? {
+        RefreshCheck::Allowed => None,
+        RefreshCheck::RoomDeleted => Some("room_deleted"),
+        RefreshCheck::KeyRevoked => Some("api_key_revoked"),
+    };
+    if let Some(reason) = refused {
+        tracing::info!(reason, %room_id, "refresh refused");
+        observability::token_rejected(reason);
         return Err(ApiError::Forbidden);
     }
     // Exactly the participant and permissions the refresh token carries, whatever the body says; a version 1
@@ -308,7 +330,7 @@ async fn refresh(
         ttl_secs: ttl.secs().min(claims.exp.saturating_sub(now)),
         participant: participant.as_ref(),
     };
-    let (access, access_exp) = mint(&app, spec, now);
+    let (access, access_exp) = mint_access(&app.keys().current(), spec, now);
     observability::token_minted(TokenKind::Access, scheme.label());
     observability::token_refreshed(scheme.label());
     Ok(match scheme {

@@ -26,27 +26,29 @@ fn key_for<'a>(jwks: &'a Value, kid: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("kid {kid} is published: {jwks}"))
 }
 
-/// Tokens of every kind: minted under both schemes, and refreshed.
-async fn every_kind_of_token(app: &TestApp) -> Vec<String> {
+/// Access tokens of every origin (minted under both schemes, and refreshed), and the refresh tokens minted.
+async fn every_kind_of_token(app: &TestApp) -> (Vec<String>, Vec<String>) {
     let room = app.new_room().await;
-    let mut tokens = Vec::new();
+    let (mut access, mut refresh) = (Vec::new(), Vec::new());
     for scheme in Scheme::BOTH {
-        let minted = app.mint(scheme, &room, &json!({})).await;
-        let refreshed = json_body(
-            app.refresh_token(scheme, &room, &minted.refresh).await,
-            StatusCode::CREATED,
-        )
-        .await;
-        tokens.extend([
-            minted.access,
-            minted.refresh,
-            refreshed["data"][scheme.token_field()]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        ]);
+        for body in [json!({}), json!({"identity": "alice", "name": "Alice"})] {
+            let minted = app.mint(scheme, &room, &body).await;
+            let refreshed = json_body(
+                app.refresh_token(scheme, &room, &minted.refresh).await,
+                StatusCode::CREATED,
+            )
+            .await;
+            access.extend([
+                minted.access,
+                refreshed["data"][scheme.token_field()]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            ]);
+            refresh.push(minted.refresh);
+        }
     }
-    tokens
+    (access, refresh)
 }
 
 backend_test! {
@@ -89,17 +91,53 @@ backend_test! {
 }
 
 backend_test! {
-    async fn tokens_name_a_published_key(backend: Backend) {
+    async fn access_tokens_name_a_published_key_and_refresh_tokens_none(backend: Backend) {
         let app = TestApp::spawn_on(backend).await;
         let jwks = jwks(&app).await;
-        for token in every_kind_of_token(&app).await {
+        let (access, refresh) = every_kind_of_token(&app).await;
+        for token in access {
             key_for(&jwks, decode(&token).header["kid"].as_str().unwrap());
+        }
+        let published: Vec<&Value> = jwks["keys"].as_array().unwrap().iter().map(|k| &k["kid"]).collect();
+        for token in refresh {
+            let header = decode(&token).header;
+            assert_eq!(header["alg"], "HS256", "{header}");
+            assert_eq!(header["typ"], "roomgate-refresh+jwt", "{header}");
+            assert!(!published.contains(&&header["kid"]), "{header} names no published key");
         }
     }
 }
 
 backend_test! {
-    async fn tokens_verify_with_the_jsonwebtoken_crate_against_the_published_jwk(backend: Backend) {
+    /// A verifier that checks signature, `iss`, `aud`, `exp` and the grant but not `typ` must not be able to take a
+    /// refresh token for a join token: under the published keys it verifies as nothing, in any library.
+    async fn refresh_tokens_verify_under_no_published_key(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let jwks_json = jwks(&app).await;
+        let set: JwkSet = serde_json::from_value(jwks_json.clone()).unwrap();
+        let keys = roomgate_token::KeySet::from_jwks(&serde_json::from_value(jwks_json).unwrap()).unwrap();
+        let mut lax = Validation::new(Algorithm::EdDSA);
+        lax.set_audience(&["telnyx_access_token"]);
+        lax.set_issuer(&["telnyx_access_token"]);
+        let (_, refresh) = every_kind_of_token(&app).await;
+        for token in refresh {
+            for jwk in &set.keys {
+                let key = DecodingKey::from_jwk(jwk).unwrap();
+                assert!(jsonwebtoken::decode::<Value>(&token, &key, &lax).is_err(), "{token}");
+            }
+            for kind in [roomgate_token::TokenKind::Access, roomgate_token::TokenKind::Refresh] {
+                let validation = roomgate_token::Validation::new(kind);
+                assert_eq!(
+                    roomgate_token::verify(&token, &keys, &validation, roomgate_server::clock::Clock::now(&app.clock).unix_timestamp()),
+                    Err(roomgate_token::TokenError::UnsupportedAlgorithm)
+                );
+            }
+        }
+    }
+}
+
+backend_test! {
+    async fn access_tokens_verify_with_the_jsonwebtoken_crate_against_the_published_jwk(backend: Backend) {
         let app = TestApp::spawn_on(backend).await;
         let set: JwkSet = serde_json::from_value(jwks(&app).await).expect("jsonwebtoken reads the JWKS");
         let mut validation = Validation::new(Algorithm::EdDSA);
@@ -108,7 +146,7 @@ backend_test! {
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "aud", "iss"]);
         validation.validate_nbf = true;
 
-        for token in every_kind_of_token(&app).await {
+        for token in every_kind_of_token(&app).await.0 {
             let kid = jsonwebtoken::decode_header(&token).unwrap().kid.expect("kid");
             let jwk = set.find(&kid).expect("the token's kid is in the set");
             let from_jwk = DecodingKey::from_jwk(jwk).unwrap();
@@ -129,11 +167,11 @@ backend_test! {
 }
 
 backend_test! {
-    async fn tokens_verify_strictly_with_ed25519_dalek_against_the_published_x(backend: Backend) {
+    async fn access_tokens_verify_strictly_with_ed25519_dalek_against_the_published_x(backend: Backend) {
         let app = TestApp::spawn_on(backend).await;
         let jwks = jwks(&app).await;
 
-        for token in every_kind_of_token(&app).await {
+        for token in every_kind_of_token(&app).await.0 {
             let jwt = decode(&token);
             let jwk = key_for(&jwks, jwt.header["kid"].as_str().unwrap());
             let x: [u8; 32] = URL_SAFE_NO_PAD

@@ -82,14 +82,31 @@ pub fn assert_minted(token: &str, expires_at: &str, typ: &str, room: &str, ttl: 
     use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
     let jwt = decode(token);
-    assert_eq!(jwt.header["alg"], "EdDSA", "{}", jwt.header);
-    assert_eq!(jwt.header["typ"], "JWT", "{}", jwt.header);
+    let (alg, header_typ, kid_prefix) = match typ {
+        "refresh" => ("HS256", "roomgate-refresh+jwt", "rt."),
+        _ => ("EdDSA", "JWT", ""),
+    };
+    assert_eq!(jwt.header["alg"], alg, "{}", jwt.header);
+    assert_eq!(jwt.header["typ"], header_typ, "{}", jwt.header);
     assert!(
-        jwt.header["kid"].as_str().is_some_and(|k| !k.is_empty()),
+        jwt.header["kid"]
+            .as_str()
+            .and_then(|k| k.strip_prefix(kid_prefix))
+            .is_some_and(|k| !k.is_empty()),
         "{}",
         jwt.header
     );
     let c = &jwt.claims;
+    // Only a refresh token names the API key that minted it; access tokens keep Telnyx's claims.
+    match typ {
+        "refresh" => assert!(
+            c["api_key_id"]
+                .as_str()
+                .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()),
+            "{c}"
+        ),
+        _ => assert!(c.get("api_key_id").is_none(), "{c}"),
+    }
     assert_eq!(c["typ"], typ, "{c}");
     assert_eq!(c["iss"], "telnyx_access_token", "{c}");
     assert_eq!(c["aud"], "telnyx_access_token", "{c}");

@@ -179,7 +179,7 @@ backend_test! {
             ),
             (
                 "roomgate_store_operation_duration_seconds_count",
-                vec![("operation", "room_exists")],
+                vec![("operation", "check_refresh")],
                 1.0,
             ),
         ] {

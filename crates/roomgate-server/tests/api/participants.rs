@@ -4,6 +4,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use reqwest::StatusCode;
 use roomgate_store::backend_test;
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use crate::{
     harness::{assert_error, json_body, string, Scheme, TestApp},
@@ -21,11 +22,13 @@ fn subject(token: &str) -> String {
     string(&decode(token).claims["grants"][0]["subjects"][0])
 }
 
-/// What a token of the version 1 shape must be, to the byte, given its varying values.
-fn v1_payload(token: &str, typ: &str, room: &str) -> String {
+/// What a token of the version 1 shape must be, to the byte, given its varying values. A refresh token also
+/// names the API key that minted it (`minted_by`), first.
+fn v1_payload(token: &str, typ: &str, room: &str, minted_by: Option<Uuid>) -> String {
     let c = decode(token).claims;
+    let key = minted_by.map_or(String::new(), |id| format!(r#""api_key_id":"{id}","#));
     format!(
-        r#"{{"aud":"telnyx_access_token","exp":{},"grants":[{{"actions":["join"],"resources":["telnyx:video:rooms:{room}"],"subjects":["{}"]}}],"grants_version":"1.0.0","iat":{},"iss":"telnyx_access_token","jti":"{}","nbf":{},"sub":"null","typ":"{typ}"}}"#,
+        r#"{{{key}"aud":"telnyx_access_token","exp":{},"grants":[{{"actions":["join"],"resources":["telnyx:video:rooms:{room}"],"subjects":["{}"]}}],"grants_version":"1.0.0","iat":{},"iss":"telnyx_access_token","jti":"{}","nbf":{},"sub":"null","typ":"{typ}"}}"#,
         c["exp"],
         subject(token),
         c["iat"],
@@ -47,16 +50,19 @@ async fn without_the_extension_tokens_are_todays_byte_for_byte() {
             let minted = app.mint(scheme, &room, &body).await;
             assert_eq!(
                 payload_bytes(&minted.access),
-                v1_payload(&minted.access, "access", &room)
+                v1_payload(&minted.access, "access", &room, None)
             );
             assert_eq!(
                 payload_bytes(&minted.refresh),
-                v1_payload(&minted.refresh, "refresh", &room)
+                v1_payload(&minted.refresh, "refresh", &room, Some(app.api_key_id))
             );
             let resp = app.refresh_token(scheme, &room, &minted.refresh).await;
             let data = json_body(resp, StatusCode::CREATED).await["data"].clone();
             let refreshed = string(&data[scheme.token_field()]);
-            assert_eq!(payload_bytes(&refreshed), v1_payload(&refreshed, "access", &room));
+            assert_eq!(
+                payload_bytes(&refreshed),
+                v1_payload(&refreshed, "access", &room, None)
+            );
         }
     }
 }
@@ -84,8 +90,12 @@ async fn with_the_extension_tokens_are_version_2_exactly_as_specified() {
         let minted = app.mint(scheme, &room, &body).await;
         for (token, typ) in [(&minted.access, "access"), (&minted.refresh, "refresh")] {
             let c = decode(token).claims;
+            let key = match typ {
+                "refresh" => format!(r#""api_key_id":"{}","#, app.api_key_id),
+                _ => String::new(),
+            };
             let expected = format!(
-                r#"{{"aud":"telnyx_access_token","exp":{},"grants":[{{"actions":["join","publish:camera","publish:screen_share_audio","subscribe","update_metadata","admin","record"],"resources":["telnyx:video:rooms:{room}"],"subjects":["{}"]}}],"grants_version":"2.0.0","hidden":true,"iat":{},"iss":"telnyx_access_token","jti":"{}","metadata":"{{\"seat\":3}}","name":"Alice \"A\" Liddell","nbf":{},"sub":"alice@example.com","typ":"{typ}"}}"#,
+                r#"{{{key}"aud":"telnyx_access_token","exp":{},"grants":[{{"actions":["join","publish:camera","publish:screen_share_audio","subscribe","update_metadata","admin","record"],"resources":["telnyx:video:rooms:{room}"],"subjects":["{}"]}}],"grants_version":"2.0.0","hidden":true,"iat":{},"iss":"telnyx_access_token","jti":"{}","metadata":"{{\"seat\":3}}","name":"Alice \"A\" Liddell","nbf":{},"sub":"alice@example.com","typ":"{typ}"}}"#,
                 c["exp"],
                 subject(token),
                 c["iat"],

@@ -213,3 +213,65 @@ backend_test! {
         assert_eq!(fresh.int("iat"), iat + 3599, "minted on the server's clock");
     }
 }
+
+backend_test! {
+    /// Revoking an API key ends the refreshes of every refresh token it minted, at once; the account's other keys'
+    /// refresh tokens keep working.
+    async fn a_revoked_api_keys_refresh_tokens_are_refused(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        let other = app.new_api_key("default").await;
+        let by_default = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let resp = app
+            .post_json(&Scheme::Current.create_path(&room), Some(&other.secret), &json!({}))
+            .await;
+        let by_other = json_body(resp, StatusCode::CREATED).await["data"]["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(decode(&by_other).claims["api_key_id"], other.id.to_string());
+        for scheme in Scheme::BOTH {
+            json_body(app.refresh_token(scheme, &room, &by_other).await, StatusCode::CREATED).await;
+        }
+
+        app.store.revoke_api_key(other.id, 0).await.unwrap();
+        for scheme in Scheme::BOTH {
+            let resp = app.refresh_token(scheme, &room, &by_other).await;
+            assert_error(resp, StatusCode::FORBIDDEN, "10010", None).await;
+            let resp = app.refresh_token(scheme, &room, &by_default.refresh).await;
+            json_body(resp, StatusCode::CREATED).await;
+        }
+    }
+}
+
+backend_test! {
+    /// A refresh token minted before refresh tokens were MACed (Ed25519 under the signing key, no API key id)
+    /// keeps refreshing after the upgrade until it expires: nobody is logged out by it.
+    async fn an_ed25519_refresh_token_minted_before_the_upgrade_still_refreshes(backend: Backend) {
+        let app = TestApp::spawn_on(backend).await;
+        let room = app.new_room().await;
+        let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let kid = decode(&minted.access).header["kid"].as_str().unwrap().to_owned();
+        let records = app.store.signing_keys().await.unwrap();
+        let record = records.iter().find(|r| r.kid == kid).expect("the signing key");
+        let seed: [u8; 32] = record.private_key.as_slice().try_into().expect("plaintext seed in tests");
+        let key = roomgate_token::SigningKey::from_seed(&seed);
+        // Exactly what the previous release minted: the refresh claims without `api_key_id`, signed with Ed25519.
+        let mut claims: roomgate_token::Claims = serde_json::from_value(decode(&minted.refresh).claims).unwrap();
+        claims.api_key_id = None;
+        let legacy = key.sign(&claims);
+        assert_eq!(decode(&legacy).header["alg"], "EdDSA");
+        for scheme in Scheme::BOTH {
+            let resp = app.refresh_token(scheme, &room, &legacy).await;
+            let data = json_body(resp, StatusCode::CREATED).await["data"].clone();
+            let access = data[scheme.token_field()].as_str().unwrap();
+            assert_minted(access, data[scheme.expires_field()].as_str().unwrap(), "access", &room, 600);
+        }
+        // Still bound to its room and its expiry.
+        let elsewhere = app.new_room().await;
+        let resp = app.refresh_token(Scheme::Seed, &elsewhere, &legacy).await;
+        assert_error(resp, StatusCode::FORBIDDEN, "10010", None).await;
+        let resp = app.refresh_at(claims.exp, Scheme::Seed, &room, &legacy).await;
+        assert_error(resp, StatusCode::FORBIDDEN, "10010", None).await;
+    }
+}

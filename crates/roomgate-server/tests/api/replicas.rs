@@ -268,16 +268,21 @@ backend_test! {
     }
 }
 
-fn kid_of(token: &str) -> String {
+/// The signing key a refresh token's MAC secret comes from (its kid is that key's, prefixed).
+fn kid_of(refresh_token: &str) -> String {
     use base64::Engine;
-    let header = token.split('.').next().expect("header");
+    let header = refresh_token.split('.').next().expect("header");
     let header: Value = serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(header)
             .expect("b64"),
     )
     .expect("json");
-    header["kid"].as_str().expect("kid").to_owned()
+    assert_eq!(header["alg"], "HS256", "{header}");
+    let kid = header["kid"].as_str().expect("kid");
+    kid.strip_prefix(roomgate_token::REFRESH_KID_PREFIX)
+        .expect("a refresh secret's kid")
+        .to_owned()
 }
 
 #[allow(clippy::disallowed_methods)] // the rotation is stamped with the real time the replicas run on

@@ -210,7 +210,13 @@ backend_test! {
             ]
         );
         assert_eq!(access.claims["sub"], "null");
-        assert_eq!(decode(&minted.refresh).header["kid"], access.header["kid"]);
+        // The refresh token's secret is the signing key's, named after it.
+        let refresh = decode(&minted.refresh);
+        assert_eq!(
+            refresh.header["kid"],
+            format!("rt.{}", access.header["kid"].as_str().unwrap())
+        );
+        assert_eq!(refresh.claims["api_key_id"], app.api_key_id.to_string());
     }
 }
 

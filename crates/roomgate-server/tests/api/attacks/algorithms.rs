@@ -1,40 +1,5 @@
-//! Algorithm confusion: HS256 keyed with our public key in every encoding, and other `alg` values.
-use sha2::{Digest, Sha256};
-
-use super::{b64, b64_std, Target};
-
-/// HMAC-SHA256 (RFC 2104), by hand so the test needs no extra crate.
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; 64];
-    if key.len() > 64 {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
-}
-
-#[test]
-fn hmac_matches_rfc_4231_case_2() {
-    let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-    assert_eq!(
-        hex(&mac),
-        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-    );
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+//! Algorithm confusion: HMACs keyed with our public key in every encoding, and other `alg` values.
+use super::{b64, b64_std, hmac_sha256, Format, Target};
 
 /// Our public key as every secret a confused verifier might use.
 fn public_key_encodings(public: &[u8; 32]) -> Vec<Vec<u8>> {
@@ -68,19 +33,24 @@ fn public_key_encodings(public: &[u8; 32]) -> Vec<Vec<u8>> {
 }
 
 #[tokio::test]
-async fn hs256_keyed_with_our_public_key_is_forbidden() {
+async fn hmacs_keyed_with_our_public_key_are_forbidden() {
     let target = Target::new().await;
     let public = target.key.verifying_key().to_bytes();
     let payload = target.payload_with(|_| {});
+    let refresh_kid = format!("{}{}", roomgate_token::REFRESH_KID_PREFIX, target.signing_kid);
     for alg in ["HS256", "HS384", "HS512"] {
-        for header in [
-            serde_json::json!({ "alg": alg, "typ": "JWT", "kid": target.kid }).to_string(),
-            serde_json::json!({ "alg": alg, "typ": "JWT" }).to_string(),
-        ] {
-            let input = format!("{}.{}", b64(&header), b64(&payload));
-            for secret in public_key_encodings(&public) {
-                let mac = hmac_sha256(&secret, input.as_bytes());
-                target.assert_rejected(&format!("{input}.{}", b64(mac))).await;
+        // With either header type, naming the published key, the refresh secret it yields, or no key at all.
+        for typ in ["JWT", roomgate_token::REFRESH_TYP] {
+            for kid in [Some(&target.signing_kid), Some(&refresh_kid), None] {
+                let mut header = serde_json::json!({ "alg": alg, "typ": typ });
+                if let Some(kid) = kid {
+                    header["kid"] = kid.as_str().into();
+                }
+                let input = format!("{}.{}", b64(header.to_string()), b64(&payload));
+                for secret in public_key_encodings(&public) {
+                    let mac = hmac_sha256(&secret, input.as_bytes());
+                    target.assert_rejected(&format!("{input}.{}", b64(mac))).await;
+                }
             }
         }
     }
@@ -89,20 +59,43 @@ async fn hs256_keyed_with_our_public_key_is_forbidden() {
 
 #[tokio::test]
 async fn other_alg_values_are_forbidden_even_with_a_valid_signature() {
-    let target = Target::new().await;
-    let payload = target.payload_with(|_| {});
-    for alg in [
-        "ed25519", "eddsa", "EDDSA", "EdDSA ", " EdDSA", "ES256", "ES256K", "RS256", "PS256", "HS256",
-        "Ed448", "",
-    ] {
-        let header = serde_json::json!({ "alg": alg, "typ": "JWT", "kid": target.kid }).to_string();
-        target.assert_rejected(&target.sign(&header, &payload)).await;
+    let mut target = Target::new().await;
+    for format in Format::BOTH {
+        target.format = format;
+        let (own, _) = target.alg_typ();
+        let payload = target.payload_with(|_| {});
+        // Each format's MAC or signature, under the other format's name too.
+        for alg in [
+            "ed25519", "eddsa", "EDDSA", "EdDSA ", " EdDSA", "ES256", "ES256K", "RS256", "PS256", "HS256",
+            "hs256", "HS384", "HS512", "EdDSA", "Ed448", "",
+        ]
+        .into_iter()
+        .filter(|alg| *alg != own)
+        {
+            let header = target.header_with(|h| {
+                h.insert("alg".into(), alg.into());
+            });
+            target.assert_rejected(&target.sign(&header, &payload)).await;
+        }
+        for alg in [
+            "null",
+            "1",
+            "[\"EdDSA\"]",
+            "[\"HS256\"]",
+            "{\"EdDSA\":true}",
+            "true",
+        ] {
+            let header = format!(
+                r#"{{"alg":{alg},"typ":"{}","kid":"{}"}}"#,
+                target.alg_typ().1,
+                target.kid()
+            );
+            target.assert_rejected(&target.sign(&header, &payload)).await;
+        }
+        let no_alg = target.header_with(|h| {
+            h.remove("alg");
+        });
+        target.assert_rejected(&target.sign(&no_alg, &payload)).await;
+        target.assert_store_unchanged().await;
     }
-    for alg in ["null", "1", "[\"EdDSA\"]", "{\"EdDSA\":true}", "true"] {
-        let header = format!(r#"{{"alg":{alg},"typ":"JWT","kid":"{}"}}"#, target.kid);
-        target.assert_rejected(&target.sign(&header, &payload)).await;
-    }
-    let no_alg = serde_json::json!({ "typ": "JWT", "kid": target.kid }).to_string();
-    target.assert_rejected(&target.sign(&no_alg, &payload)).await;
-    target.assert_store_unchanged().await;
 }

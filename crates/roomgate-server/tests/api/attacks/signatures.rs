@@ -2,7 +2,7 @@
 use ed25519_dalek::Signer as _;
 use serde_json::json;
 
-use super::{b64, Target};
+use super::{b64, Format, Target};
 use crate::harness::Scheme;
 
 /// The order L of the Ed25519 group, little-endian.
@@ -25,69 +25,86 @@ fn split(token: &str) -> (&str, Vec<u8>) {
 
 #[tokio::test]
 async fn a_changed_payload_is_forbidden() {
-    let target = Target::new().await;
-    let (_, signature) = split(&target.minted.refresh);
-    let header = target.header();
-    let exp = target.claims["exp"].as_i64().unwrap();
-    let payloads = [
-        target.payload_with(|c| {
-            c.insert("exp".into(), (exp + 86_400 * 365).into());
-        }),
-        target.payload_with(|c| {
-            c.insert("sub".into(), "telnyx:users:someone-else".into());
-        }),
-        target.payload_with(|_| {}) + " ",
-    ];
-    for payload in &payloads {
-        let input = format!("{}.{}", b64(&header), b64(payload));
-        target
-            .assert_rejected(&format!("{input}.{}", b64(&signature)))
-            .await;
+    let mut target = Target::new().await;
+    for format in Format::BOTH {
+        target.format = format;
+        let genuine = target.genuine();
+        let (_, signature) = split(&genuine);
+        let header = target.header();
+        let exp = target.claims["exp"].as_i64().unwrap();
+        let payloads = [
+            target.payload_with(|c| {
+                c.insert("exp".into(), (exp + 86_400 * 365).into());
+            }),
+            target.payload_with(|c| {
+                c.insert("sub".into(), "telnyx:users:someone-else".into());
+            }),
+            target.payload_with(|_| {}) + " ",
+        ];
+        for payload in &payloads {
+            let input = format!("{}.{}", b64(&header), b64(payload));
+            target
+                .assert_rejected(&format!("{input}.{}", b64(&signature)))
+                .await;
+        }
+        target.assert_store_unchanged().await;
     }
-    target.assert_store_unchanged().await;
 }
 
 #[tokio::test]
 async fn a_signature_from_another_token_is_forbidden() {
-    let target = Target::new().await;
-    let other = target.app.mint(Scheme::Current, &target.room, &json!({})).await;
-    let (input, _) = split(&target.minted.refresh);
-    for donor in [&other.refresh, &other.access, &target.minted.access] {
-        let (_, signature) = split(donor);
-        target
-            .assert_rejected(&format!("{input}.{}", b64(&signature)))
-            .await;
+    let mut target = Target::new().await;
+    for format in Format::BOTH {
+        target.format = format;
+        let other = target.app.mint(Scheme::Current, &target.room, &json!({})).await;
+        let genuine = target.genuine();
+        let (input, _) = split(&genuine);
+        for donor in [&other.refresh, &other.access, &target.minted.access] {
+            let (_, signature) = split(donor);
+            target
+                .assert_rejected(&format!("{input}.{}", b64(&signature)))
+                .await;
+        }
+        target.assert_store_unchanged().await;
     }
-    target.assert_store_unchanged().await;
 }
 
 #[tokio::test]
 async fn signatures_of_the_wrong_length_or_all_zero_are_forbidden() {
-    let target = Target::new().await;
-    let (input, signature) = split(&target.minted.refresh);
-    let mut longer = signature.clone();
-    longer.push(0);
-    let mut doubled = signature.clone();
-    doubled.extend_from_slice(&signature);
-    let cases: Vec<Vec<u8>> = vec![
-        signature[..63].to_vec(),
-        longer,
-        doubled,
-        signature[..32].to_vec(),
-        vec![0; 64],
-        vec![0xff; 64],
-        vec![0],
-    ];
-    for bytes in &cases {
-        target.assert_rejected(&format!("{input}.{}", b64(bytes))).await;
+    let mut target = Target::new().await;
+    for format in Format::BOTH {
+        target.format = format;
+        let genuine = target.genuine();
+        let (input, signature) = split(&genuine);
+        let mut longer = signature.clone();
+        longer.push(0);
+        let mut doubled = signature.clone();
+        doubled.extend_from_slice(&signature);
+        let len = signature.len();
+        let cases: Vec<Vec<u8>> = vec![
+            signature[..len - 1].to_vec(),
+            longer,
+            doubled,
+            signature[..len / 2].to_vec(),
+            vec![0; len],
+            vec![0xff; len],
+            // The other format's length.
+            vec![0; 96 - len],
+            vec![0],
+        ];
+        for bytes in &cases {
+            target.assert_rejected(&format!("{input}.{}", b64(bytes))).await;
+        }
+        target.assert_store_unchanged().await;
     }
-    target.assert_store_unchanged().await;
 }
 
 #[tokio::test]
 async fn a_non_canonical_s_is_forbidden() {
-    let target = Target::new().await;
-    let (input, mut signature) = split(&target.minted.refresh);
+    let mut target = Target::new().await;
+    target.format = Format::Ed25519;
+    let genuine = target.genuine();
+    let (input, mut signature) = split(&genuine);
     // S + L verifies under lax (cofactorless, non-canonical) Ed25519; strict verification must refuse it.
     let mut carry = 0u16;
     for (i, l) in ORDER_L.iter().enumerate() {
@@ -104,22 +121,52 @@ async fn a_non_canonical_s_is_forbidden() {
 
 #[tokio::test]
 async fn a_valid_signature_under_a_key_not_ours_is_forbidden() {
-    let target = Target::new().await;
+    let mut target = Target::new().await;
+    target.format = Format::Ed25519;
     let foreign = ed25519_dalek::SigningKey::from_bytes(&RFC8032_TEST2_SECRET);
     let foreign_kid = roomgate_token::SigningKey::from_seed(&RFC8032_TEST2_SECRET)
         .kid()
         .to_owned();
     let payload = target.payload_with(|_| {});
-    for kid in [&target.kid, &foreign_kid] {
+    for kid in [&target.signing_kid, &foreign_kid] {
         let header = json!({ "alg": "EdDSA", "typ": "JWT", "kid": kid }).to_string();
         let token = roomgate_token::jws::sign_compact(&header, payload.as_bytes(), &foreign);
         target.assert_rejected(&token).await;
     }
     // And the foreign key signing our exact signing input.
-    let (input, _) = split(&target.minted.refresh);
+    let genuine = target.genuine();
+    let (input, _) = split(&genuine);
     let signature = foreign.sign(input.as_bytes());
     target
         .assert_rejected(&format!("{input}.{}", b64(signature.to_bytes())))
         .await;
+    target.assert_store_unchanged().await;
+}
+
+#[tokio::test]
+async fn a_mac_under_a_secret_not_ours_is_forbidden() {
+    let target = Target::new().await;
+    let (input, _) = split(&target.minted.refresh);
+    let seed = target.key.to_bytes();
+    let public = target.key.verifying_key().to_bytes();
+    let other_kid = super::refresh_secret(&seed, "another kid");
+    let secrets: [&[u8]; 7] = [
+        &[0; 32],
+        &seed,
+        &public,
+        target.signing_kid.as_bytes(),
+        // HKDF's pseudorandom key, before the expand step, and the output under another kid.
+        &super::hmac_sha256(b"roomgate refresh-token HMAC-SHA256 v1", &seed),
+        &other_kid,
+        b"",
+    ];
+    for secret in secrets {
+        let tag = super::hmac_sha256(secret, input.as_bytes());
+        target.assert_rejected(&format!("{input}.{}", b64(tag))).await;
+    }
+    // One bit off the real tag.
+    let mut tag = super::hmac_sha256(&target.secret, input.as_bytes());
+    tag[0] ^= 1;
+    target.assert_rejected(&format!("{input}.{}", b64(tag))).await;
     target.assert_store_unchanged().await;
 }
