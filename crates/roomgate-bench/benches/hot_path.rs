@@ -170,7 +170,9 @@ fn request_path(c: &mut Criterion) {
 
     let key = roomgate_token::SigningKey::generate();
     let keys = roomgate_token::KeySet::new([key.verification_key()]);
-    let token = key.sign(&Claims::mint(
+    let refresh_key = roomgate_token::RefreshKey::derive(&key);
+    let refresh_keys = roomgate_token::RefreshKeys::new([refresh_key.clone()]);
+    let token = refresh_key.sign(&Claims::mint(
         &TokenSpec {
             kind: TokenKind::Refresh,
             room_id: room,
@@ -187,7 +189,7 @@ fn request_path(c: &mut Criterion) {
         .audience("a")
         .room(room);
     let mint = |kind| {
-        key.sign(&Claims::mint(
+        let claims = Claims::mint(
             &TokenSpec {
                 kind,
                 room_id: room,
@@ -198,7 +200,11 @@ fn request_path(c: &mut Criterion) {
                 participant: None,
             },
             1000,
-        ))
+        );
+        match kind {
+            TokenKind::Access => key.sign(&claims),
+            TokenKind::Refresh => refresh_key.sign(&claims),
+        }
     };
 
     let mut g = c.benchmark_group("request_path");
@@ -214,7 +220,8 @@ fn request_path(c: &mut Criterion) {
     });
     g.bench_function("refresh_tokens_alone", |b| {
         b.iter(|| {
-            roomgate_token::verify(black_box(&token), &keys, &validation, 2000).expect("valid");
+            roomgate_token::verify_refresh(black_box(&token), &refresh_keys, Some(&keys), &validation, 2000)
+                .expect("valid");
             mint(TokenKind::Access)
         })
     });

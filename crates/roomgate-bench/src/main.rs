@@ -77,7 +77,7 @@ struct Args {
     /// Measured time of the memory run.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     rss_duration: Duration,
-    /// Time of each single-threaded Ed25519 loop (sign, verify).
+    /// Time of each single-threaded Ed25519 loop (ed25519-dalek sign, aws-lc-rs sign, ed25519-dalek verify).
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     signing_time: Duration,
     /// Skip the Node.js peer.

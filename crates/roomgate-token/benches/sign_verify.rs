@@ -1,6 +1,7 @@
 //! The physical limit of minting and what the token layer adds to it.
 //!
-//! `ed25519/*` is the bare primitive on a token-sized input (the signing input of a real refresh token); the
+//! `ed25519/*` is the bare primitive on a token-sized input (the signing input of a real refresh token): signing
+//! by ed25519-dalek and by aws-lc-rs (which `SigningKey` signs with), verifying by ed25519-dalek; the
 //! `token/*` benches are the full paths the server runs: claims → JSON → base64url → sign, and parse → verify
 //! strictly → claims checks → sign. Their difference is this crate's own overhead.
 //!
@@ -48,6 +49,11 @@ fn primitives(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function(format!("sign/{}B", input.len()), |b| {
         b.iter(|| raw.sign(black_box(&input)))
+    });
+    let aws_lc =
+        aws_lc_rs::signature::Ed25519KeyPair::from_seed_unchecked(key.seed()).expect("a 32-byte seed");
+    g.bench_function(format!("sign_aws_lc_rs/{}B", input.len()), |b| {
+        b.iter(|| aws_lc.sign(black_box(&input)))
     });
     g.bench_function(format!("verify_strict/{}B", input.len()), |b| {
         b.iter(|| public.verify_strict(black_box(&input), &signature).is_ok())

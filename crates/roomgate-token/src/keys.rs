@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use ed25519_dalek::Signer as _;
+use aws_lc_rs::signature::Ed25519KeyPair;
 
 use crate::{b64, jws, Claims, Jwk, Jwks, TokenError};
 
@@ -10,10 +10,17 @@ use crate::{b64, jws, Claims, Jwk, Jwks, TokenError};
 const SIGNATURE_LEN: usize = 64;
 
 /// An Ed25519 private signing key with its key id. Debug shows only the kid.
+///
+/// It signs with aws-lc-rs (AWS-LC's assembly: 1.8x ed25519-dalek's speed on x86_64). Ed25519 signatures
+/// are deterministic (RFC 8032), so they are byte for byte what ed25519-dalek would make; ed25519-dalek keeps the
+/// seed and the public key, and verification everywhere stays its `verify_strict`.
 #[derive(Clone)]
 pub struct SigningKey {
     kid: String,
+    /// The seed (for storage) and the public key (for the kid); zeroized on drop.
     key: ed25519_dalek::SigningKey,
+    /// The same key in AWS-LC, which signs. Clones share it (reference-counted); AWS-LC cleanses it when freed.
+    signer: Ed25519KeyPair,
     /// base64url of `{"alg":"EdDSA","typ":"JWT","kid":"<kid>"}`, computed once.
     header_segment: String,
 }
@@ -37,15 +44,23 @@ impl SigningKey {
             panic!("OS random number generator unavailable: {e}");
         }
         let key = SigningKey::from_seed(&seed);
-        // Best effort: the copy inside `key` is zeroized on drop by ed25519-dalek.
+        // Best effort: the copies inside `key` are zeroized on drop (ed25519-dalek) or cleansed when freed (AWS-LC).
         seed.fill(0);
         std::hint::black_box(&seed);
         key
     }
 
     /// The key for a 32-byte private seed; kid = RFC 7638 JWK thumbprint of the public key.
+    ///
+    /// # Panics
+    /// If AWS-LC derives another public key from the seed than ed25519-dalek (it never has: the check is there
+    /// so that a key one library disagrees on can never sign), or cannot allocate.
     pub fn from_seed(seed: &[u8; 32]) -> SigningKey {
         let key = ed25519_dalek::SigningKey::from_bytes(seed);
+        let signer = match Ed25519KeyPair::from_seed_and_public_key(seed, key.verifying_key().as_bytes()) {
+            Ok(signer) => signer,
+            Err(e) => panic!("AWS-LC refused an Ed25519 seed ed25519-dalek accepts: {e}"),
+        };
         let kid = VerificationKey::thumbprint_of(&key.verifying_key());
         let header_segment = jws::Header {
             alg: "EdDSA",
@@ -56,8 +71,16 @@ impl SigningKey {
         SigningKey {
             kid,
             key,
+            signer,
             header_segment,
         }
+    }
+
+    /// The 64-byte Ed25519 signature of `input`, by AWS-LC.
+    fn sign_bytes(&self, input: &[u8]) -> [u8; SIGNATURE_LEN] {
+        let mut signature = [0u8; SIGNATURE_LEN];
+        signature.copy_from_slice(self.signer.sign(input).as_ref());
+        signature
     }
 
     /// The 32-byte private seed, for storage.
@@ -78,7 +101,7 @@ impl SigningKey {
     /// Compact JWS: header `{"alg":"EdDSA","typ":"JWT","kid":"<kid>"}` (this exact member order), payload = serde_json of claims.
     pub fn sign(&self, claims: &Claims) -> String {
         jws::assemble::<SIGNATURE_LEN>(&self.header_segment, &jws::payload_of(claims), |input| {
-            self.key.sign(input).to_bytes()
+            self.sign_bytes(input)
         })
     }
 }
@@ -249,6 +272,42 @@ mod tests {
         let dbg = format!("{random:?}");
         let hex: String = random.seed().iter().map(|b| format!("{b:02x}")).collect();
         assert!(!dbg.contains(&hex) && !dbg.contains(&format!("{:?}", random.seed())));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// AWS-LC signs, ed25519-dalek verifies and every other verifier expects RFC 8032's bytes.
+        #[test]
+        fn aws_lc_signatures_are_byte_identical_to_ed25519_dalek(
+            seed in proptest::prelude::any::<[u8; 32]>(),
+            message in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+        ) {
+            use ed25519_dalek::Signer as _;
+            let key = SigningKey::from_seed(&seed);
+            let dalek = ed25519_dalek::SigningKey::from_bytes(&seed);
+            proptest::prop_assert_eq!(key.sign_bytes(&message), dalek.sign(&message).to_bytes());
+        }
+    }
+
+    #[test]
+    fn aws_lc_signs_the_rfc8037_a4_vector() {
+        // RFC 8037 A.1's private key and A.4's signing input and signature.
+        let seed: [u8; 32] = b64::decode_array("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A", "d").unwrap();
+        let input = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
+        let signature =
+            "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
+        let key = SigningKey::from_seed(&seed);
+        assert_eq!(b64::encode(&key.sign_bytes(input.as_bytes())), signature);
+    }
+
+    #[test]
+    fn a_clone_signs_after_the_original_is_dropped() {
+        let key = SigningKey::generate();
+        let clone = key.clone();
+        drop(key);
+        let again = SigningKey::from_seed(clone.seed());
+        assert_eq!(clone.sign_bytes(b"m"), again.sign_bytes(b"m"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Properties over many generated inputs: valid claims always round-trip, and no single changed byte survives.
 
 use proptest::prelude::*;
-use roomgate_token::{verify, Claims, KeySet, SigningKey, TokenKind, TokenSpec, Validation};
+use roomgate_token::{jws, verify, Claims, KeySet, SigningKey, TokenKind, TokenSpec, Validation};
 use uuid::Uuid;
 
 const CASES: u32 = 256;
@@ -57,6 +57,16 @@ proptest! {
         prop_assert_eq!(verify(&token, &keys, &validation, at), Ok(claims.clone()));
         // And it stops at exp, exactly.
         prop_assert!(verify(&token, &keys, &validation, claims.exp).is_err());
+    }
+
+    #[test]
+    fn tokens_are_byte_identical_to_ed25519_dalek_signing(seed in any::<[u8; 32]>(), (claims, _) in claims()) {
+        // SigningKey signs with aws-lc-rs; the same header and payload signed by ed25519-dalek.
+        let key = SigningKey::from_seed(&seed);
+        let header = format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{}"}}"#, key.kid());
+        let payload = serde_json::to_vec(&claims).expect("claims serialize");
+        let dalek = ed25519_dalek::SigningKey::from_bytes(&seed);
+        prop_assert_eq!(key.sign(&claims), jws::sign_compact(&header, &payload, &dalek));
     }
 
     #[test]
