@@ -176,24 +176,38 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("writing the first API key to {}", path.display()))
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+/// Completes on SIGINT or SIGTERM, caught from this call on (not from the first poll): a stop sent as soon as
+/// "roomgate listening" is read is a graceful one, not the default action that ends the process, queued log
+/// lines and all.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::SignalKind;
+    let interrupt = caught(SignalKind::interrupt());
+    let terminate = caught(SignalKind::terminate());
+    async move {
+        tokio::select! {
+            () = interrupt => {},
+            () = terminate => {},
+        }
+    }
+}
+
+/// Catches `kind` from now on; completes when it comes (never, if it cannot be caught).
+#[cfg(unix)]
+fn caught(kind: tokio::signal::unix::SignalKind) -> impl std::future::Future<Output = ()> {
+    let signal = tokio::signal::unix::signal(kind);
+    async move {
+        match signal {
             Ok(mut s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            Err(_) => std::future::pending().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -136,11 +136,8 @@ impl Server {
 
     /// Stops the server with SIGTERM, as an orchestrator would; everything it printed on stdout and stderr.
     fn stop(mut self) -> (Vec<String>, String) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
         // A stalled reader goes on only now: whatever the server still holds, it writes out as it stops.
         self.resume();
         let exit = self.child.wait().expect("wait");
@@ -616,4 +613,21 @@ async fn lines_past_the_log_queue_are_dropped_and_counted() {
     let (stdout, _) = server.stop();
     let more = stdout.iter().filter(|l| request_id(l).is_some()).count();
     assert_eq!(more, 0, "request lines beyond the {written} not dropped");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_as_soon_as_listening_is_logged_is_a_graceful_stop() {
+    let setup = setup();
+    // SIGTERM the moment the line is read; a window between the line and the signal handlers, if there is one,
+    // is short: try a few times.
+    for attempt in 0..10 {
+        let server = Server::start(&setup.database, &["--listen", "127.0.0.1:0"], None);
+        server.until("roomgate listening");
+        let (stdout, _) = server.stop();
+        let last = stdout.last().map(String::as_str).unwrap_or_default();
+        assert!(
+            last.contains("roomgate stopped"),
+            "attempt {attempt}: the last line is the shutdown's: {last:?}"
+        );
+    }
 }
