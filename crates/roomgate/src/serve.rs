@@ -45,7 +45,9 @@ mod roomgate_token_defaults {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    args.telemetry.init_logging()?;
+    // Dropped when `run` returns, on every path, after everything else: that writes out the lines still queued,
+    // down to "roomgate stopped".
+    let _log_writer = args.telemetry.init_logging()?;
     // Before the store is opened (and its file created): a master-key mistake changes nothing on disk.
     let master_key = args.master.load()?;
     let store = roomgate_store::connect(&args.store.url)
@@ -94,21 +96,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// created with mode 0600 beside the SQLite database, and only that file's path is logged. With no file to
 /// put it beside (PostgreSQL, in-memory SQLite) none is made: the log says to run `roomgate api-keys create`.
 async fn first_api_key(store: &dyn roomgate_store::Store, url: &str, addr: SocketAddr) -> anyhow::Result<()> {
-    use std::io::IsTerminal;
+    use std::io::{IsTerminal, Write};
     if std::io::stdout().is_terminal() {
         let key =
             crate::api_keys::create(store, crate::api_keys::DEFAULT_ACCOUNT, Some("first".into())).await?;
-        println!("No API key existed, so one was created. Store it now: it is not shown again.");
-        println!();
-        println!("  {}", key.expose_secret());
-        println!();
-        println!("Try it:");
-        println!(
+        // Under one hold of stdout: the log writer's thread writes there too, and must not cut the block.
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "No API key existed, so one was created. Store it now: it is not shown again."
+        )?;
+        writeln!(out)?;
+        writeln!(out, "  {}", key.expose_secret())?;
+        writeln!(out)?;
+        writeln!(out, "Try it:")?;
+        writeln!(
+            out,
             "  curl -s -X POST http://{addr}/v2/rooms -H 'Authorization: Bearer {}' \
              -H 'Content-Type: application/json' -d '{{\"unique_name\":\"my-room\"}}'",
             key.expose_secret()
-        );
-        println!();
+        )?;
+        writeln!(out)?;
         return Ok(());
     }
     let Some(database) = roomgate_store::sqlite_file(url) else {
@@ -168,24 +176,38 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("writing the first API key to {}", path.display()))
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+/// Completes on SIGINT or SIGTERM, caught from this call on (not from the first poll): a stop sent as soon as
+/// "roomgate listening" is read is a graceful one, not the default action that ends the process, queued log
+/// lines and all.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::SignalKind;
+    let interrupt = caught(SignalKind::interrupt());
+    let terminate = caught(SignalKind::terminate());
+    async move {
+        tokio::select! {
+            () = interrupt => {},
+            () = terminate => {},
+        }
+    }
+}
+
+/// Catches `kind` from now on; completes when it comes (never, if it cannot be caught).
+#[cfg(unix)]
+fn caught(kind: tokio::signal::unix::SignalKind) -> impl std::future::Future<Output = ()> {
+    let signal = tokio::signal::unix::signal(kind);
+    async move {
+        match signal {
             Ok(mut s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            Err(_) => std::future::pending().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -1,4 +1,5 @@
-//! `roomgate serve`'s logs, read from the real binary's output: one line per request, no secrets.
+//! `roomgate serve`'s logs, read from the real binary's output: one line per request, no secrets; a stdout that
+//! stalls stalls no request, loses no line at shutdown, and what it cannot take is counted.
 use std::{
     io::{BufRead, BufReader, Read},
     process::{Child, Command, Stdio},
@@ -7,6 +8,7 @@ use std::{
     time::Duration,
 };
 
+use futures::StreamExt;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_roomgate");
@@ -40,11 +42,26 @@ struct Server {
     child: Child,
     lines: mpsc::Receiver<String>,
     stderr: thread::JoinHandle<String>,
+    /// Dropped to go on reading a stalled stdout.
+    resume: Option<mpsc::Sender<()>>,
+}
+
+/// Whether stdout is read all along, or stops being read after the startup lines.
+#[derive(Clone, Copy, PartialEq)]
+enum Reader {
+    Steady,
+    /// After the `roomgate listening` line, nothing more is read until [`Server::resume`] or [`Server::stop`]:
+    /// stdout is a pipe that fills, as it does when the log collector at its other end stalls.
+    Stalls,
 }
 
 impl Server {
     /// `roomgate serve --database DATABASE ARGS...`, with `RUST_LOG` set to `rust_log` or unset.
     fn start(database: &str, args: &[&str], rust_log: Option<&str>) -> Self {
+        Self::start_with(database, args, rust_log, Reader::Steady)
+    }
+
+    fn start_with(database: &str, args: &[&str], rust_log: Option<&str>, reader: Reader) -> Self {
         let mut command = Command::new(BIN);
         command.args(["serve", "--database", database]).args(args);
         match rust_log {
@@ -61,9 +78,17 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut stderr = child.stderr.take().expect("stderr");
         let (tx, lines) = mpsc::channel();
+        let (resume, stalled) = mpsc::channel::<()>();
         thread::spawn(move || {
+            let mut stalls = reader == Reader::Stalls;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let started = line.contains("roomgate listening");
                 let _ = tx.send(line);
+                if stalls && started {
+                    // Until the sender is dropped.
+                    let _ = stalled.recv();
+                    stalls = false;
+                }
             }
         });
         let stderr = thread::spawn(move || {
@@ -71,33 +96,50 @@ impl Server {
             let _ = stderr.read_to_string(&mut text);
             text
         });
-        Self { child, lines, stderr }
+        Self {
+            child,
+            lines,
+            stderr,
+            resume: Some(resume),
+        }
+    }
+
+    /// Reads a stalled stdout again.
+    fn resume(&mut self) {
+        self.resume = None;
     }
 
     /// The lines printed until one contains `needle` (that one included).
     fn until(&self, needle: &str) -> Vec<String> {
+        self.until_line(&format!("a line with {needle:?}"), |line| line.contains(needle))
+    }
+
+    /// The lines printed until `done` says yes of one (that one included); `what` names it if none comes.
+    fn until_line(&self, what: &str, mut done: impl FnMut(&str) -> bool) -> Vec<String> {
         let mut seen = Vec::new();
         loop {
             match self.lines.recv_timeout(Duration::from_secs(30)) {
                 Ok(line) => {
-                    let done = line.contains(needle);
+                    let last = done(&line);
                     seen.push(line);
-                    if done {
+                    if last {
                         return seen;
                     }
                 }
-                Err(_) => panic!("no line with {needle:?} within 30 s; saw {seen:#?}"),
+                Err(_) => panic!(
+                    "{what} not within 30 s; the last lines seen: {:#?}",
+                    &seen[seen.len().saturating_sub(20)..]
+                ),
             }
         }
     }
 
     /// Stops the server with SIGTERM, as an orchestrator would; everything it printed on stdout and stderr.
     fn stop(mut self) -> (Vec<String>, String) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        // A stalled reader goes on only now: whatever the server still holds, it writes out as it stops.
+        self.resume();
         let exit = self.child.wait().expect("wait");
         let stdout: Vec<String> = self.lines.iter().collect();
         let stderr = std::mem::replace(&mut self.stderr, thread::spawn(String::new));
@@ -113,6 +155,16 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// JSON logs, the API and `/metrics` each on a free port (both named in the startup lines).
+const JSON_AND_METRICS: [&str; 6] = [
+    "--listen",
+    "127.0.0.1:0",
+    "--log-format",
+    "json",
+    "--metrics-listen",
+    "127.0.0.1:0",
+];
 
 fn json_line(line: &str) -> Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"))
@@ -176,15 +228,7 @@ async fn post(client: &reqwest::Client, url: String, key: Option<&str>, id: &str
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_have_one_line_per_request_and_no_secrets() {
     let setup = setup();
-    let args = [
-        "--listen",
-        "127.0.0.1:0",
-        "--log-format",
-        "json",
-        "--metrics-listen",
-        "127.0.0.1:0",
-    ];
-    let server = Server::start(&setup.database, &args, None);
+    let server = Server::start(&setup.database, &JSON_AND_METRICS, None);
     let startup = server.until("roomgate listening");
     let api = format!("http://{}", addr_of(&startup, "roomgate listening"));
     let admin = format!("http://{}", addr_of(&startup, "metrics listening"));
@@ -240,6 +284,10 @@ async fn json_logs_have_one_line_per_request_and_no_secrets() {
     let metrics = scraped.text().await.expect("metrics");
     assert!(
         metrics.contains("roomgate_tokens_refreshed_total{scheme=\"access_token\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("\nroomgate_log_lines_dropped_total 0\n"),
         "{metrics}"
     );
 
@@ -389,15 +437,7 @@ async fn log_level_overrides_rust_log() {
 /// server's whole output and a metrics scrape.
 async fn participant_flow(rust_log: Option<&str>, identity: &str, name: &str, metadata: &str) -> String {
     let setup = setup();
-    let args = [
-        "--listen",
-        "127.0.0.1:0",
-        "--log-format",
-        "json",
-        "--metrics-listen",
-        "127.0.0.1:0",
-    ];
-    let server = Server::start(&setup.database, &args, rust_log);
+    let server = Server::start(&setup.database, &JSON_AND_METRICS, rust_log);
     let startup = server.until("roomgate listening");
     let api = format!("http://{}", addr_of(&startup, "roomgate listening"));
     let admin = format!("http://{}", addr_of(&startup, "metrics listening"));
@@ -480,6 +520,149 @@ async fn participant_names_metadata_and_identities_stay_out_of_info_logs_and_met
         assert!(
             !output.contains(private),
             "{private:?} appears in the debug logs or metrics"
+        );
+    }
+}
+
+/// The address in the `roomgate listening` line, the last of `startup`, text or JSON.
+fn listening_addr(startup: &[String]) -> String {
+    let line = startup.last().expect("the startup lines");
+    match serde_json::from_str::<Value>(line) {
+        Ok(json) => json["addr"].as_str().expect("addr").to_owned(),
+        Err(_) => line.rsplit("addr=").next().unwrap().trim().to_owned(),
+    }
+}
+
+/// The request id of a `request` line, text or JSON; `None` for any other line.
+fn request_id(line: &str) -> Option<String> {
+    if let Ok(json) = serde_json::from_str::<Value>(line) {
+        return (json["message"] == "request")
+            .then(|| json["span"]["request_id"].as_str().unwrap().to_owned());
+    }
+    if !line.contains("}: roomgate_server::observability: request status=") {
+        return None;
+    }
+    let (_, rest) = line.split_once(" request_id=")?;
+    Some(rest.split(['}', ' ']).next()?.to_owned())
+}
+
+/// `GET /healthz` `count` times, 16 at a time, with the request ids `{prefix}-0`, `{prefix}-1`, …; every one
+/// must answer 200 within 10 s.
+async fn healthz_requests(api: &str, prefix: &str, count: usize) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    futures::stream::iter(0..count)
+        .map(|i| {
+            let request = client
+                .get(format!("http://{api}/healthz"))
+                .header("x-request-id", format!("{prefix}-{i}"));
+            async move {
+                let resp = request
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("request {prefix}-{i}: {e}"));
+                assert_eq!(resp.status(), 200, "request {prefix}-{i}");
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<()>()
+        .await;
+}
+
+/// Requests made while stdout is not read: their lines fill the pipe (64 KiB) and then wait in the server, far
+/// fewer than its log writer queues.
+const STALLED_REQUESTS: usize = 2_000;
+
+/// While stdout is not read, `STALLED_REQUESTS` requests; then SIGTERM, and only then is stdout read again.
+async fn stalled_stdout_then_sigterm(format: &str) {
+    let setup = setup();
+    let args = ["--listen", "127.0.0.1:0", "--log-format", format];
+    let server = Server::start_with(&setup.database, &args, None, Reader::Stalls);
+    let api = listening_addr(&server.until("roomgate listening"));
+
+    healthz_requests(&api, "stalled", STALLED_REQUESTS).await;
+    let (stdout, stderr) = server.stop();
+
+    assert!(stderr.is_empty(), "{stderr}");
+    let mut ids: Vec<String> = stdout.iter().filter_map(|l| request_id(l)).collect();
+    ids.sort();
+    let mut expected: Vec<String> = (0..STALLED_REQUESTS).map(|i| format!("stalled-{i}")).collect();
+    expected.sort();
+    assert!(
+        ids == expected,
+        "{format}: {} request lines of {STALLED_REQUESTS} written by the time the server exited",
+        ids.len()
+    );
+    let last = stdout.last().map(String::as_str).unwrap_or_default();
+    assert!(
+        last.contains("roomgate stopped"),
+        "{format}: the last line is the shutdown's: {last:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_stdout_stalls_no_request_and_every_line_is_written_by_exit() {
+    stalled_stdout_then_sigterm("text").await;
+    stalled_stdout_then_sigterm("json").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lines_past_the_log_queue_are_dropped_and_counted() {
+    // More than the log writer queues (16,384 lines) and the pipe holds, together.
+    const REQUESTS: usize = 20_000;
+    let setup = setup();
+    let mut server = Server::start_with(&setup.database, &JSON_AND_METRICS, None, Reader::Stalls);
+    let startup = server.until("roomgate listening");
+    let api = addr_of(&startup, "roomgate listening");
+    let admin = format!("http://{}", addr_of(&startup, "metrics listening"));
+
+    healthz_requests(&api, "over", REQUESTS).await;
+    let metrics = reqwest::get(format!("{admin}/metrics"))
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("metrics");
+    let dropped: usize = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("roomgate_log_lines_dropped_total "))
+        .unwrap_or_else(|| panic!("no roomgate_log_lines_dropped_total in {metrics}"))
+        .parse()
+        .expect("a count");
+    assert!(
+        (1..REQUESTS).contains(&dropped),
+        "{dropped} of {REQUESTS} lines dropped"
+    );
+
+    // Every request's line is either written or counted as dropped: the written ones come out once stdout is
+    // read again, and no more.
+    server.resume();
+    let written = REQUESTS - dropped;
+    let mut seen = 0;
+    server.until_line(&format!("{written} request lines"), |line| {
+        seen += usize::from(request_id(line).is_some_and(|id| id.starts_with("over-")));
+        seen == written
+    });
+    let (stdout, _) = server.stop();
+    let more = stdout.iter().filter(|l| request_id(l).is_some()).count();
+    assert_eq!(more, 0, "request lines beyond the {written} not dropped");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_as_soon_as_listening_is_logged_is_a_graceful_stop() {
+    let setup = setup();
+    // SIGTERM the moment the line is read; a window between the line and the signal handlers, if there is one,
+    // is short: try a few times.
+    for attempt in 0..10 {
+        let server = Server::start(&setup.database, &["--listen", "127.0.0.1:0"], None);
+        server.until("roomgate listening");
+        let (stdout, _) = server.stop();
+        let last = stdout.last().map(String::as_str).unwrap_or_default();
+        assert!(
+            last.contains("roomgate stopped"),
+            "attempt {attempt}: the last line is the shutdown's: {last:?}"
         );
     }
 }

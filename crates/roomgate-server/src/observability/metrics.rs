@@ -47,6 +47,9 @@ pub const SIGNING_KEYS: &str = "roomgate_signing_keys";
 pub const CLIENT_IP_HEADER_UNUSABLE: &str = "roomgate_client_ip_header_unusable_total";
 /// Connections the server closed on its own, by `reason`.
 pub const CONNECTIONS_CLOSED: &str = "roomgate_connections_closed_total";
+/// Log lines the process's log writer dropped because its queue was full (stdout not keeping up), read at each
+/// scrape.
+pub const LOG_LINES_DROPPED: &str = "roomgate_log_lines_dropped_total";
 /// Always 1, labelled with the `version`.
 pub const BUILD_INFO: &str = "roomgate_build_info";
 
@@ -130,7 +133,23 @@ fn describe() {
         Unit::Count,
         "Signing keys by state, as of the last scrape."
     );
+    describe_counter!(
+        LOG_LINES_DROPPED,
+        Unit::Count,
+        "Log lines dropped because stdout did not keep up and the log writer's queue was full."
+    );
     describe_gauge!(BUILD_INFO, "Always 1; the version is a label.");
+}
+
+/// Reads how many log lines the process's writer has dropped so far.
+type DroppedLogLines = Box<dyn Fn() -> u64 + Send + Sync>;
+
+static DROPPED_LOG_LINES: OnceLock<DroppedLogLines> = OnceLock::new();
+
+/// Makes every scrape report `dropped()`, the log lines the process's log writer has dropped so far, as
+/// [`LOG_LINES_DROPPED`]. A process has one log writer: calls after the first are ignored.
+pub fn count_dropped_log_lines(dropped: impl Fn() -> u64 + Send + Sync + 'static) {
+    let _ = DROPPED_LOG_LINES.set(Box::new(dropped));
 }
 
 /// Installs the process's recorder, if no router has yet.
@@ -178,6 +197,10 @@ async fn render(State(app): State<AppState>) -> Response {
         }
         // A scrape still answers: the store's own latency metrics show the failure.
         Err(e) => tracing::warn!(error = %e, "reading signing keys for /metrics failed"),
+    }
+    if let Some(dropped) = DROPPED_LOG_LINES.get() {
+        // Shown from the start, at 0, so that an alert on its increase has a series to watch.
+        counter!(LOG_LINES_DROPPED).absolute(dropped());
     }
     (
         StatusCode::OK,
