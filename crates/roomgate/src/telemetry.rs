@@ -1,5 +1,10 @@
 //! `serve`'s logging and metrics settings.
-use std::{future::Future, io::IsTerminal, net::SocketAddr};
+use std::{
+    future::Future,
+    io::{self, BufWriter, IsTerminal, Stdout, Write},
+    net::SocketAddr,
+    time::Duration,
+};
 
 use anyhow::Context;
 use roomgate_server::AppState;
@@ -16,6 +21,27 @@ const LOG_QUEUE_LINES: usize = 16_384;
 /// Bytes of log lines written to stdout at once: the writer thread fills this from the queue and writes it out
 /// when the queue runs empty (or it is full), one system call for a burst of lines rather than one per line.
 const STDOUT_BUFFER_BYTES: usize = 64 * 1024;
+
+/// How long the writer thread rests after writing out a burst; the lines logged meanwhile wait in the queue.
+const WRITER_REST: Duration = Duration::from_millis(10);
+
+/// stdout as the log writer's thread sees it. The thread asks for a flush each time the queue runs empty: that
+/// writes the buffer out, then rests [`WRITER_REST`]. Without the rest, at any load short of saturation the queue
+/// runs empty after every line, and every line would wake the thread (a futex call on the request's thread, a
+/// context switch) to be written alone; with it, the thread wakes at most about a hundred times a second.
+struct Bursts(BufWriter<Stdout>);
+
+impl Write for Bursts {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let flushed = self.0.flush();
+        std::thread::sleep(WRITER_REST);
+        flushed
+    }
+}
 
 /// The log writer's thread: dropping this writes out every line still queued, waiting about a second at most.
 #[derive(Debug)]
@@ -56,9 +82,9 @@ pub struct TelemetryArgs {
 /// stderr, away from the output scripts read.
 pub fn init_stderr_warnings() {
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(io::stderr)
         .with_env_filter(EnvFilter::new("warn"))
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(io::stderr().is_terminal())
         .try_init();
 }
 
@@ -71,7 +97,7 @@ impl TelemetryArgs {
                 .with_context(|| format!("invalid --log-level {directives:?}"))?,
             None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         };
-        let stdout = std::io::BufWriter::with_capacity(STDOUT_BUFFER_BYTES, std::io::stdout());
+        let stdout = Bursts(BufWriter::with_capacity(STDOUT_BUFFER_BYTES, io::stdout()));
         let (writer, guard) = NonBlockingBuilder::default()
             .buffered_lines_limit(LOG_QUEUE_LINES)
             .lossy(true)
@@ -83,7 +109,7 @@ impl TelemetryArgs {
             .with_env_filter(filter)
             .with_writer(writer);
         let installed = match self.log_format {
-            LogFormat::Text => builder.with_ansi(std::io::stdout().is_terminal()).try_init(),
+            LogFormat::Text => builder.with_ansi(io::stdout().is_terminal()).try_init(),
             LogFormat::Json => builder
                 .json()
                 .flatten_event(true)
