@@ -73,12 +73,13 @@ fn command(program: &Path, args: &[&str], cpus: Option<&str>) -> Command {
     cmd
 }
 
-/// Starts `bin serve` on `database`, or on a fresh SQLite store in a temporary directory; returns it and a new
-/// API key.
+/// Starts `bin serve` on `database`, or on a fresh SQLite store in a temporary directory, logging as the README
+/// runs it (the default level and format, stdout to a file) or at `log_level`; returns it and a new API key.
 pub async fn roomgate(
     bin: &Path,
     database: Option<&str>,
     cpus: Option<&str>,
+    log_level: Option<&str>,
 ) -> anyhow::Result<(Server, String)> {
     if !bin.is_file() {
         bail!(
@@ -120,7 +121,14 @@ pub async fn roomgate(
     let log = dir.path().join("server.log");
     let listen = addr.to_string();
     let mut cmd = command(bin, &["serve", "--listen", &listen, "--database", &db], cpus);
-    cmd.env("RUST_LOG", "warn");
+    // The default configuration whatever this runs in; a level given is set in `RUST_LOG` too, for a binary
+    // older than `ROOMGATE_LOG_LEVEL`.
+    for var in ["RUST_LOG", "ROOMGATE_LOG_LEVEL", "ROOMGATE_LOG_FORMAT"] {
+        cmd.env_remove(var);
+    }
+    if let Some(level) = log_level {
+        cmd.env("RUST_LOG", level).env("ROOMGATE_LOG_LEVEL", level);
+    }
     // The per-client rate limits would answer one load generator with 429s: set them out of reach, so that
     // the limiter still runs (and costs what it costs) but never refuses. A binary without them ignores these.
     for var in [

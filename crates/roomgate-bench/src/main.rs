@@ -1,9 +1,11 @@
 //! `roomgate-bench`: roomgate's load benchmark, in one run.
 //!
-//! Measures the Ed25519 limit of this machine, starts `roomgate serve` (release binary, fresh SQLite store),
-//! drives `create_access_token`, `refresh_access_token` and `POST /v2/rooms` with N keep-alive connections for
-//! T seconds, then the Node.js peer (fastify + jose) with the same settings, and prints throughput, latency,
-//! errors, server CPU per request against its signature cost, and memory. See BENCHMARKS.md.
+//! Measures the Ed25519 limit of this machine, starts `roomgate serve` as the README runs it (release binary,
+//! fresh SQLite store, logging at the default level to a file), drives `create_access_token`,
+//! `refresh_access_token` and `POST /v2/rooms` with N keep-alive connections for T seconds, with
+//! `--compare-log-level warn` create and refresh again on a roomgate logging at that level, then the floor and
+//! the Node.js peer (fastify + jose) with the same settings, and prints throughput, latency, errors, server CPU
+//! per request against its signature cost, and memory. See BENCHMARKS.md.
 //!
 //! ```text
 //! cargo build --release -p roomgate -p roomgate-bench
@@ -97,6 +99,10 @@ struct Args {
     /// pinned by starting it under `taskset` too.
     #[arg(long)]
     server_cpus: Option<String>,
+    /// Also measure create and refresh on a second roomgate logging at this level (e.g. `warn`), beside the
+    /// figures of the default configuration (`info`, one line per request).
+    #[arg(long, conflicts_with_all = ["url", "rooms"])]
+    compare_log_level: Option<String>,
     /// Threads of the load generator's runtime.
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
@@ -263,6 +269,21 @@ fn rooms_plan(key: &str) -> Plan {
     }
 }
 
+/// Starts roomgate (`launch::roomgate`) and prepares its target; its log tail in the error if that fails.
+async fn start_roomgate(args: &Args, log_level: Option<&str>) -> anyhow::Result<(launch::Server, Target)> {
+    let (server, key) = launch::roomgate(
+        &args.roomgate_bin,
+        args.database.as_deref(),
+        args.server_cpus.as_deref(),
+        log_level,
+    )
+    .await?;
+    match Target::prepare(server.addr, key, Some(server.pid), true).await {
+        Ok(target) => Ok((server, target)),
+        Err(e) => bail!("{e:#}\nserver log:\n{}", server.log_tail()),
+    }
+}
+
 async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
     let closed = Settings {
         connections: args.connections,
@@ -279,17 +300,8 @@ async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
             )
         }
         None => {
-            let (server, key) = launch::roomgate(
-                &args.roomgate_bin,
-                args.database.as_deref(),
-                args.server_cpus.as_deref(),
-            )
-            .await?;
-            let target = Target::prepare(server.addr, key, Some(server.pid), true).await;
-            match target {
-                Ok(t) => (Some(server), t),
-                Err(e) => bail!("{e:#}\nserver log:\n{}", server.log_tail()),
-            }
+            let (server, target) = start_roomgate(args, None).await?;
+            (Some(server), target)
         }
     };
     let procs = target.processes.as_ref();
@@ -360,6 +372,23 @@ async fn bench(args: &Args, report: &mut Report) -> anyhow::Result<()> {
     report.roomgate = vec![create, refresh, rooms, memory_run];
     if let Some(s) = server {
         s.stop().await;
+    }
+
+    if let Some(level) = &args.compare_log_level {
+        let (server, other) = start_roomgate(args, Some(level)).await?;
+        let procs = other.processes.as_ref();
+        println!(
+            "\n== roomgate with --log-level {level} at http://{} ==",
+            other.addr
+        );
+        let create = load::run(other.addr, &other.create_plan(), closed, procs, store).await?;
+        let name = format!("create_access_token, log {level}");
+        report.row("roomgate", &name, &closed, &create, report.create_cost());
+        let refresh = load::run(other.addr, &other.refresh_plan(), closed, procs, store).await?;
+        let name = format!("refresh_access_token, log {level}");
+        report.row("roomgate", &name, &closed, &refresh, report.refresh_cost());
+        report.log_comparison = Some((level.clone(), create, refresh));
+        server.stop().await;
     }
 
     if !args.no_floor {

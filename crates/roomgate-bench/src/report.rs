@@ -21,6 +21,8 @@ pub struct Report {
     pub peer: Option<(Outcome, Outcome)>,
     /// The floor (HTTP and the token layer alone): create, refresh.
     pub floor: Option<(Outcome, Outcome)>,
+    /// roomgate logging at another level than the default: that level, create, refresh.
+    pub log_comparison: Option<(String, Outcome, Outcome)>,
     /// roomgate's resident memory after setup, before load.
     pub idle_rss: Option<u64>,
     /// roomgate's peak resident memory over the whole run.
@@ -83,6 +85,7 @@ impl Report {
             half_load: Vec::new(),
             peer: None,
             floor: None,
+            log_comparison: None,
             idle_rss: None,
             peak_rss: None,
             rss_connections: 0,
@@ -193,6 +196,9 @@ impl Report {
                     }
                 }
             }
+            if let Some((level, l_create, l_refresh)) = &self.log_comparison {
+                print_log_comparison(level, [create, refresh], [l_create, l_refresh], &check);
+            }
             if let Some(r) = ratio(create, self.create_cost()) {
                 check(
                     r <= 1.4,
@@ -273,5 +279,48 @@ impl Report {
                 ),
             );
         }
+    }
+}
+
+/// The default configuration (`ours`: create, refresh) against roomgate logging at `level` (`theirs`).
+fn print_log_comparison(
+    level: &str,
+    ours: [&Outcome; 2],
+    theirs: [&Outcome; 2],
+    check: &impl Fn(bool, String),
+) {
+    let mut create_share = None;
+    for (name, o, t) in [("create", ours[0], theirs[0]), ("refresh", ours[1], theirs[1])] {
+        let cpu = match (o.cpu_per_request(), t.cpu_per_request()) {
+            (Some(oc), Some(tc)) => {
+                let share = oc.as_secs_f64() / tc.as_secs_f64() - 1.0;
+                if name == "create" {
+                    create_share = Some(share);
+                }
+                format!(
+                    "CPU/req {} against {} ({:+.1} µs, {:+.1}%), ",
+                    human(oc),
+                    human(tc),
+                    (oc.as_secs_f64() - tc.as_secs_f64()) * 1e6,
+                    share * 100.0
+                )
+            }
+            _ => String::new(),
+        };
+        println!(
+            "        {name}: the default log level against --log-level {level}: {cpu}{:.0}/s against {:.0}/s",
+            o.rate(),
+            t.rate()
+        );
+    }
+    if let Some(share) = create_share {
+        check(
+            share <= 0.05,
+            format!(
+                "create_access_token: server CPU/request at the default log level {:+.1}% of --log-level \
+                 {level}'s (≤ +5%)",
+                share * 100.0
+            ),
+        );
     }
 }

@@ -79,7 +79,7 @@ pub async fn run(args: &ScaleArgs<'_>) -> anyhow::Result<u64> {
         size_after as f64 / (1024.0 * 1024.0),
     );
 
-    let (server, key) = launch::roomgate(args.bin, Some(&url), args.cpus).await?;
+    let (server, key) = launch::roomgate(args.bin, Some(&url), args.cpus, None).await?;
     let procs = Processes::tree(server.pid, crate::procstat::clock_ticks_per_sec());
     let store_comm = (backend == "postgres").then_some("postgres");
     let one = Settings {
