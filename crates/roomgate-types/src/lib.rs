@@ -14,10 +14,12 @@
 //! ```
 
 mod error;
+mod revocations;
 mod rooms;
 mod tokens;
 
 pub use error::{ErrorBody, ErrorObject, ErrorSource};
+pub use revocations::{FeedMeta, Revocation, RevocationFeed, RevokeTokensRequest};
 pub use rooms::{CreateRoomRequest, Page, PageMeta, Room, UpdateRoomRequest};
 pub use tokens::{
     AccessToken, ClientToken, CreateAccessTokenRequest, GenerateClientTokenRequest, JoinClientToken,
