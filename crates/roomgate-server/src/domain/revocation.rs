@@ -97,27 +97,28 @@ pub fn parse(body: &Map<String, Value>, now: i64) -> Result<Revoke, ApiError> {
             RevocationSelector::IssuedBefore(at)
         }
     };
-    let reason =
-        match body.get("reason") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.len() <= REASON_MAX_BYTES && !s.chars().any(char::is_control) => {
-                Some(s.clone())
-            }
-            Some(Value::String(_)) => return Err(ApiError::field(
+    let reason = match body.get("reason") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.len() <= REASON_MAX_BYTES && !s.chars().any(char::is_control) => {
+            Some(s.clone())
+        }
+        Some(Value::String(_)) => {
+            return Err(ApiError::field(
                 InvalidCode::OutOfRange,
                 "reason",
                 format!(
                     "reason must be at most {REASON_MAX_BYTES} bytes of UTF-8 without control characters."
                 ),
-            )),
-            Some(_) => {
-                return Err(ApiError::field(
-                    InvalidCode::WrongType,
-                    "reason",
-                    "reason must be a string.",
-                ))
-            }
-        };
+            ))
+        }
+        Some(_) => {
+            return Err(ApiError::field(
+                InvalidCode::WrongType,
+                "reason",
+                "reason must be a string.",
+            ))
+        }
+    };
     Ok(Revoke { selector, reason })
 }
 
