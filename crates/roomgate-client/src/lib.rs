@@ -63,6 +63,7 @@
 
 mod client;
 mod error;
+mod paging;
 mod retry;
 mod rooms;
 mod tokens;

@@ -1,6 +1,4 @@
 //! `/rooms`: create, retrieve, list (one page, or every room as a stream), update, delete.
-use std::collections::VecDeque;
-
 use futures::Stream;
 use reqwest::Method;
 use roomgate_types::{CreateRoomRequest, Page, Room, UpdateRoomRequest};
@@ -65,37 +63,12 @@ impl<'a> RoomsApi<'a> {
     /// until `meta.total_pages`. The stream ends after the first error it yields.
     #[doc(alias = "ListRooms", alias = "list_rooms")]
     pub fn list(&self, params: ListRoomsParams) -> impl Stream<Item = Result<Room, Error>> + Send + 'static {
-        let start = Walk {
-            client: self.client.clone(),
-            next_page: Some(params.page_number.unwrap_or(1)),
-            params,
-            buffer: VecDeque::new(),
-        };
-        futures::stream::try_unfold(start, |mut walk| async move {
-            loop {
-                if let Some(room) = walk.buffer.pop_front() {
-                    return Ok(Some((room, walk)));
-                }
-                let Some(number) = walk.next_page else {
-                    return Ok(None);
-                };
-                walk.params.page_number = Some(number);
-                let page = walk.client.rooms().list_page(&walk.params).await?;
-                // An empty page also ends the walk, so a server with a wrong total cannot loop us forever.
-                walk.next_page =
-                    (number < page.meta.total_pages && !page.data.is_empty()).then_some(number + 1);
-                walk.buffer = page.data.into();
-            }
+        let client = self.client.clone();
+        crate::paging::walk(params.page_number.unwrap_or(1), move |number| {
+            let (client, params) = (client.clone(), params.clone().page_number(number));
+            async move { client.rooms().list_page(&params).await }
         })
     }
-}
-
-/// Where a [`RoomsApi::list`] stream stands.
-struct Walk {
-    client: Client,
-    params: ListRoomsParams,
-    next_page: Option<u64>,
-    buffer: VecDeque<Room>,
 }
 
 /// Which rooms to list. Dates are `YYYY-MM-DD` (UTC days) and filters given together all apply.
