@@ -26,6 +26,8 @@ struct Inner {
     base_url: Url,
     /// `Bearer <key>`, marked sensitive so reqwest never logs it.
     authorization: Option<HeaderValue>,
+    /// The limit on each attempt, extended per call by [`Call::held`].
+    timeout: Duration,
     retry: RetryPolicy,
 }
 
@@ -167,6 +169,7 @@ impl ClientBuilder {
                 http,
                 base_url,
                 authorization,
+                timeout: self.timeout,
                 retry: self.retry,
             }),
         })
@@ -204,6 +207,9 @@ pub(crate) struct Call<'a> {
     /// Serialized once, so that every attempt sends the same bytes.
     pub body: Option<Vec<u8>>,
     pub auth: Auth,
+    /// How long the server may hold the request before answering (a long poll's `wait`): added to the
+    /// configured timeout of each attempt, so that waiting as asked is never cut short as a timeout.
+    pub held: Duration,
 }
 
 // The body may hold a refresh token: Debug shows only its size.
@@ -215,6 +221,7 @@ impl std::fmt::Debug for Call<'_> {
             .field("query", &self.query)
             .field("body_bytes", &self.body.as_ref().map(Vec::len))
             .field("auth", &self.auth)
+            .field("held", &self.held)
             .finish()
     }
 }
@@ -228,6 +235,7 @@ impl<'a> Call<'a> {
             query: Vec::new(),
             body: None,
             auth,
+            held: Duration::ZERO,
         }
     }
 
@@ -256,7 +264,7 @@ impl Client {
         self.inner.base_url.as_str()
     }
 
-    /// Rooms: create, retrieve, list, update, delete; and today's token calls.
+    /// Rooms: create, retrieve, list, update, delete; today's token calls; revoking a room's tokens.
     pub fn rooms(&self) -> RoomsApi<'_> {
         RoomsApi::new(self)
     }
@@ -292,6 +300,9 @@ impl Client {
                 .http
                 .request(call.method.clone(), url.clone())
                 .header(ACCEPT, "application/json");
+            if !call.held.is_zero() {
+                request = request.timeout(inner.timeout.saturating_add(call.held));
+            }
             if let Some(value) = authorization {
                 request = request.header(AUTHORIZATION, value.clone());
             }

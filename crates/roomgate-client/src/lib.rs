@@ -10,7 +10,7 @@
 //! use roomgate_client::{Client, ListRoomsParams};
 //! use roomgate_client::types::{
 //!     CreateAccessTokenRequest, CreateRoomRequest, GenerateClientTokenRequest, Permissions, RefreshAccessTokenRequest,
-//!     Source,
+//!     RevokeTokensRequest, Source,
 //! };
 //!
 //! # async fn demo() -> Result<(), roomgate_client::Error> {
@@ -54,6 +54,12 @@
 //! let rooms: Vec<_> = client.rooms().list(ListRoomsParams::new().page_size(50)).try_collect().await?;
 //! println!("{} rooms", rooms.len());
 //!
+//! // Take access away: every token of one participant (roomgate's extension), and ask why a token fails.
+//! let kick = RevokeTokensRequest { identity: Some("alice".into()), ..Default::default() };
+//! client.rooms().revoke_tokens(&room.id, &kick).await?;
+//! let seen = client.introspect(&alice.token).await?;
+//! println!("active: {}, reason: {:?}", seen.active, seen.reason);
+//!
 //! match client.rooms().retrieve("00000000-0000-0000-0000-000000000000").await {
 //!     Err(e) if e.is_not_found() => println!("no such room: {}", e.code().unwrap_or("?")),
 //!     other => println!("{other:?}"),
@@ -65,12 +71,14 @@ mod client;
 mod error;
 mod paging;
 mod retry;
+mod revocations;
 mod rooms;
 mod tokens;
 
 pub use client::{Client, ClientBuilder, API_KEY_ENV_VARS, DEFAULT_BASE_URL};
 pub use error::Error;
 pub use reqwest::StatusCode;
+pub use revocations::ListRevocationsParams;
 pub use rooms::{DateFilter, ListRoomsParams, RoomsApi};
 pub use tokens::RoomsAccessTokensApi;
 

@@ -5,5 +5,6 @@ mod errors;
 mod fake;
 mod pagination;
 mod retry;
+mod revocations;
 mod rooms;
 mod tokens;
