@@ -1,8 +1,10 @@
 //! `roomgate`: run the server and manage its store.
 mod api_keys;
 mod client;
+mod introspect;
 mod limits;
 mod output;
+mod revocations;
 mod rooms;
 mod serve;
 mod signing_keys;
@@ -48,7 +50,7 @@ enum Command {
     SigningKeys(signing_keys::SigningKeysCommand),
     /// Create, list, show, update and delete rooms through the API.
     Rooms(rooms::RoomsArgs),
-    /// Mint and refresh join tokens through the API; decode and verify tokens.
+    /// Mint, refresh, revoke and introspect join tokens through the API; decode and verify tokens.
     Tokens(tokens::TokensArgs),
     /// Print the OpenAPI 3.1 document of the HTTP API (the one served at /v2/openapi.json).
     Openapi,

@@ -1,4 +1,5 @@
-//! `roomgate tokens`: mint and refresh join tokens through the API; decode and verify them locally.
+//! `roomgate tokens`: mint and refresh join tokens through the API; decode and verify them locally. Revoking and
+//! introspecting live in `revocations` and `introspect`.
 use std::{io::Read, process::ExitCode, time::Duration};
 
 use clap::{Subcommand, ValueEnum};
@@ -83,6 +84,19 @@ enum TokensCommand {
         #[arg(long, value_name = "SECS", default_value_t = 0)]
         leeway: i64,
     },
+    /// Stop honouring a room's tokens: one, a participant's, or all issued before an instant.
+    ///
+    /// A roomgate extension. Refreshes of covered refresh tokens fail at once; media servers following the
+    /// revocation feed refuse covered access tokens. Tokens minted afterwards work.
+    Revoke(crate::revocations::RevokeArgs),
+    /// List a room's live revocations, newest first: every page, or only the one --page names.
+    Revocations(crate::revocations::ListArgs),
+    /// Ask the server whether a token is active now and, if not, why.
+    ///
+    /// A roomgate extension, for access and refresh tokens: expired, not yet valid (clock skew), revoked (by
+    /// which revocation), room deleted, bad signature... Exits 1 when it is not active, with the reason on
+    /// stderr. A token that does not decode, or is for another account's room, is only "not active".
+    Introspect(crate::introspect::IntrospectArgs),
 }
 
 /// Who is joining and what they may do; any of these makes version 2 tokens (`grants_version` 2.0.0).
@@ -170,7 +184,7 @@ impl ParticipantArgs {
 
 /// A token given on the command line; `Debug` does not show it.
 #[derive(Clone)]
-struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
@@ -307,6 +321,9 @@ async fn execute(TokensArgs { conn, command }: TokensArgs) -> Result<(), Failure
             print!("{}", describe_verified(&claims, crate::now_secs()));
             Ok(())
         }
+        TokensCommand::Revoke(args) => crate::revocations::revoke(&conn, args).await,
+        TokensCommand::Revocations(args) => crate::revocations::list(&conn, args).await,
+        TokensCommand::Introspect(args) => crate::introspect::run(&conn, args).await,
     }
 }
 
@@ -368,7 +385,7 @@ async fn load_jwks(source: &str) -> Result<Vec<u8>, Failure> {
 }
 
 /// The argument itself, or stdin's first line for `-` (keeps tokens out of the process list).
-fn secret_arg(Secret(value): Secret) -> Result<String, Failure> {
+pub(crate) fn secret_arg(Secret(value): Secret) -> Result<String, Failure> {
     if value != "-" {
         return Ok(value.trim().to_owned());
     }
@@ -423,7 +440,7 @@ fn participant_fields(claims: &Claims) -> Vec<(&'static str, String)> {
 }
 
 /// `join, publish camera+microphone, subscribe, publish data, admin, hidden`.
-fn describe_permissions(p: &Permissions) -> String {
+pub(crate) fn describe_permissions(p: &Permissions) -> String {
     let mut allowed = vec!["join".to_owned()];
     if p.can_publish_any() {
         let sources: Vec<&str> = p.can_publish_sources.iter().map(|s| s.as_str()).collect();
