@@ -3,6 +3,8 @@
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(postgres_tests)");
     println!("cargo::rerun-if-env-changed=ROOMGATE_TEST_POSTGRES_URL");
+    // sqlx::migrate! embeds the migrations: a new one must rebuild the crate.
+    println!("cargo::rerun-if-changed=migrations");
     if std::env::var_os("ROOMGATE_TEST_POSTGRES_URL").is_some_and(|v| !v.is_empty()) {
         println!("cargo::rustc-cfg=postgres_tests");
     }

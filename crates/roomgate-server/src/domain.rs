@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 use crate::error::{ApiError, InvalidCode};
 
 pub mod participant;
+pub mod revocation;
 
 /// A lifetime in seconds within `MIN..=MAX`, `DEFAULT` when absent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +16,13 @@ pub type AccessTtl = TtlSecs<10, 3600, 600>;
 pub type RefreshTtl = TtlSecs<60, 86400, 3600>;
 
 impl<const MIN: i64, const MAX: i64, const DEFAULT: i64> TtlSecs<MIN, MAX, DEFAULT> {
+    /// The shortest lifetime, in seconds.
+    pub const MIN: i64 = MIN;
+    /// The longest lifetime, in seconds.
+    pub const MAX: i64 = MAX;
+    /// The lifetime when none is asked for, in seconds.
+    pub const DEFAULT: i64 = DEFAULT;
+
     /// Reads `body[name]`; absent or null means the default.
     pub fn parse(body: &Map<String, Value>, name: &str) -> Result<Self, ApiError> {
         Ok(Self(int_in(body, name, MIN, MAX)?.unwrap_or(DEFAULT)))

@@ -64,6 +64,8 @@ pub struct Config {
     pub metrics_on_api_listener: bool,
     /// Rooms an account may hold at once (`None`: no limit); creating one more is a 403.
     pub max_rooms_per_account: Option<u64>,
+    /// How often expired revocations are deleted.
+    pub revocation_prune_interval: Duration,
 }
 
 /// The default of [`Config::max_rooms_per_account`]: far above what a small deployment holds, low enough that
@@ -84,6 +86,7 @@ impl Default for Config {
             limits: serving::ServerLimits::default(),
             metrics_on_api_listener: false,
             max_rooms_per_account: Some(DEFAULT_MAX_ROOMS_PER_ACCOUNT),
+            revocation_prune_interval: Duration::from_secs(60),
         }
     }
 }
@@ -101,6 +104,8 @@ struct Inner {
     config: Config,
     clock: Arc<dyn Clock>,
     limits: ratelimit::RateLimits,
+    /// Becomes true when [`serve`] starts shutting down, so long polls answer at once.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -130,6 +135,7 @@ impl AppState {
                 config,
                 clock,
                 limits,
+                stopping: tokio::sync::watch::Sender::new(false),
             }),
         })
     }
@@ -157,6 +163,11 @@ impl AppState {
     /// The current time.
     pub fn now(&self) -> time::OffsetDateTime {
         self.inner.clock.now()
+    }
+
+    /// True once the server is shutting down.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.stopping.subscribe()
     }
 }
 
@@ -190,10 +201,36 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let maintenance = tokio::spawn(maintain_keys(state.clone()));
+    let pruning = tokio::spawn(prune_revocations(state.clone()));
     let limits = state.config().limits.clone();
+    let stopping = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Long polls answer now instead of holding the drain.
+        stopping.inner.stopping.send_replace(true);
+    };
     let served = serving::serve_with_limits(listener, router(state), &limits, shutdown).await;
     maintenance.abort();
+    pruning.abort();
     served
+}
+
+/// Deletes revocations that no token can outlive any more, now and then (every replica does; it is idempotent).
+async fn prune_revocations(state: AppState) {
+    let mut tick = tokio::time::interval(state.config().revocation_prune_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state
+            .store()
+            .prune_revocations(timefmt::unix_micros(state.now()))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(pruned = n, "expired revocations deleted"),
+            Err(e) => tracing::warn!(error = %e, "pruning expired revocations failed"),
+        }
+    }
 }
 
 /// Keeps this replica's keys in step with the store: picks up rotations made elsewhere, switches to a pending

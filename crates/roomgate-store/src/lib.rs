@@ -17,6 +17,7 @@ mod error;
 mod listing;
 mod model;
 mod postgres;
+mod revoking;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -28,9 +29,11 @@ use uuid::Uuid;
 
 pub use error::StoreError;
 pub use model::{
-    ApiKeyRecord, KeyAuth, NewApiKey, RefreshCheck, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord,
+    ceil_secs, ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, RefreshCheck, RevocationRecord,
+    RevocationSelector, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, TokenFacts,
 };
 pub use postgres::PostgresStore;
+pub use revoking::RECHECK as REVOCATION_RECHECK;
 pub use sqlite::SqliteStore;
 
 /// Result of a store operation.
@@ -70,9 +73,41 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn get_room(&self, account_id: Uuid, id: Uuid) -> Result<RoomRecord>;
     /// Whether the room exists (any account).
     async fn room_exists(&self, id: Uuid) -> Result<bool>;
-    /// The refresh path's one read: whether the room exists (any account) and, for a refresh token that names
-    /// the API key that minted it, whether that key is still active.
-    async fn check_refresh(&self, room_id: Uuid, minted_by: Option<Uuid>) -> Result<RefreshCheck>;
+    /// The refresh path's one read: whether the token's room exists (any account), whether the API key that
+    /// minted it (if the token names one) is still active, and the first revocation covering it.
+    async fn check_refresh(&self, token: &TokenFacts<'_>, minted_by: Option<Uuid>) -> Result<RefreshCheck>;
+
+    /// Stores a revocation of one of the account's rooms, numbered after every revocation of the account
+    /// committed before it; `NotFound` if the room is not the account's.
+    async fn insert_revocation(&self, revocation: &NewRevocation) -> Result<RevocationRecord>;
+    /// One page of a room's revocations still live at `now` (Unix microseconds), newest first, and how many
+    /// there are.
+    async fn list_revocations(
+        &self,
+        account_id: Uuid,
+        room_id: Uuid,
+        now: i64,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<RevocationRecord>, u64)>;
+    /// The account's revocations live at `now` numbered after `after`, in order, at most `limit` of them, and
+    /// the number to continue after: the last one returned, or when fewer than `limit` came, the account's
+    /// last number (every revocation up to it has been seen). No revocation can later appear below it.
+    async fn revocation_feed(
+        &self,
+        account_id: Uuid,
+        after: i64,
+        now: i64,
+        limit: u32,
+    ) -> Result<(Vec<RevocationRecord>, i64)>;
+    /// The first revocation covering the token, whole (for introspection).
+    async fn find_revocation(&self, token: &TokenFacts<'_>) -> Result<Option<RevocationRecord>>;
+    /// Deletes the revocations expired at `now`; returns how many.
+    async fn prune_revocations(&self, now: i64) -> Result<u64>;
+    /// Changes (its value grows) after a revocation was stored through any replica sharing the database, so that
+    /// a long poll can wait for it. A notification may be lost (a dropped listener connection): waiters also
+    /// re-read every [`REVOCATION_RECHECK`].
+    fn revocation_signal(&self) -> tokio::sync::watch::Receiver<u64>;
     /// One page of the account's rooms, newest first, and the exact number of matches, read together. The
     /// cost does not grow with the account (see BENCHMARKS.md's cost model), except for a page deep in the
     /// middle of a large listing and for the count of a wide date range.

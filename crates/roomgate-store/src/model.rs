@@ -111,15 +111,18 @@ pub enum RefreshCheck {
     RoomDeleted,
     /// The API key that minted the token was revoked (or never existed).
     KeyRevoked,
+    /// A revocation of the room covers the token (its id).
+    Revoked(Uuid),
 }
 
 impl RefreshCheck {
-    /// The answer for these two facts; a deleted room outranks a revoked key.
-    pub fn from_facts(room_exists: bool, key_active: bool) -> Self {
-        match (room_exists, key_active) {
-            (false, _) => RefreshCheck::RoomDeleted,
-            (true, false) => RefreshCheck::KeyRevoked,
-            (true, true) => RefreshCheck::Allowed,
+    /// The answer for these facts; a deleted room outranks a revoked key, which outranks a revocation.
+    pub fn from_facts(room_exists: bool, key_active: bool, revocation: Option<Uuid>) -> Self {
+        match (room_exists, key_active, revocation) {
+            (false, _, _) => RefreshCheck::RoomDeleted,
+            (true, false, _) => RefreshCheck::KeyRevoked,
+            (true, true, Some(id)) => RefreshCheck::Revoked(id),
+            (true, true, None) => RefreshCheck::Allowed,
         }
     }
 }
@@ -151,4 +154,83 @@ impl std::fmt::Debug for SigningKeyRecord {
             .field("retire_at", &self.retire_at)
             .finish()
     }
+}
+
+/// Which of a room's tokens a revocation covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RevocationSelector {
+    /// The one token (access or refresh) with this `jti`.
+    Jti(Uuid),
+    /// Every token of the participant with this identity issued before the revocation.
+    Identity(String),
+    /// Every token issued before this instant (Unix microseconds).
+    IssuedBefore(i64),
+}
+
+impl RevocationSelector {
+    /// The selector's name on the wire: `jti`, `identity` or `issued_before`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RevocationSelector::Jti(_) => "jti",
+            RevocationSelector::Identity(_) => "identity",
+            RevocationSelector::IssuedBefore(_) => "issued_before",
+        }
+    }
+
+    /// For the identity and issued-before selectors: tokens whose `iat` (whole Unix seconds) is below this are
+    /// covered. A token's `iat` has one-second resolution, so the cut-off is rounded up to the next whole
+    /// second: a token issued in the same second as the cut-off counts as issued before it.
+    pub fn iat_before(&self, created_at: i64) -> Option<i64> {
+        match self {
+            RevocationSelector::Jti(_) => None,
+            RevocationSelector::Identity(_) => Some(ceil_secs(created_at)),
+            RevocationSelector::IssuedBefore(at) => Some(ceil_secs(*at)),
+        }
+    }
+}
+
+/// The smallest whole Unix second at or after `micros`.
+pub fn ceil_secs(micros: i64) -> i64 {
+    micros.div_euclid(1_000_000) + i64::from(micros.rem_euclid(1_000_000) != 0)
+}
+
+/// A revocation to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRevocation {
+    /// Revocation id.
+    pub id: Uuid,
+    /// The room's account.
+    pub account_id: Uuid,
+    /// The room whose tokens it covers.
+    pub room_id: Uuid,
+    /// What it covers.
+    pub selector: RevocationSelector,
+    /// Free-form, at most 256 bytes.
+    pub reason: Option<String>,
+    /// Unix microseconds.
+    pub created_at: i64,
+    /// Unix microseconds from which no token it covers can still be valid (it may be pruned then).
+    pub expires_at: i64,
+}
+
+/// A stored revocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationRecord {
+    /// Its place in the account's feed: every revocation of the account committed before it has a lower one.
+    pub seq: i64,
+    /// The revocation as stored.
+    pub revocation: NewRevocation,
+}
+
+/// What the refresh path (and introspection) knows of a verified token, to look its revocations up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenFacts<'a> {
+    /// The token's room.
+    pub room_id: Uuid,
+    /// The token's `jti`, if it is a UUID (every token roomgate mints).
+    pub jti: Option<Uuid>,
+    /// The participant's identity (version 2 tokens that name one).
+    pub identity: Option<&'a str>,
+    /// The token's `iat`, Unix seconds.
+    pub iat: i64,
 }

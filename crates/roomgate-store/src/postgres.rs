@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::{
     listing::{Bind, Conditions, TotalFrom, Window, ROOM_COLUMNS},
-    ApiKeyRecord, KeyAuth, NewApiKey, RefreshCheck, Result, RoomFilter, RoomPatch, RoomRecord,
-    SigningKeyRecord, Store, StoreError,
+    revoking, ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, RefreshCheck, Result, RevocationRecord,
+    RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, Store, StoreError, TokenFacts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -21,6 +21,65 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 pub struct PostgresStore {
     pool: PgPool,
     readers: std::sync::Arc<Readers>,
+    revoked: std::sync::Arc<Revoked>,
+}
+
+/// The channel on which a replica that stored a revocation tells the others (`NOTIFY`, sent at commit).
+const REVOKED_CHANNEL: &str = "roomgate_revocations";
+
+/// Revocations stored through any replica: bumped by this replica's inserts at once and by the others' through
+/// a `LISTEN` connection, started by the first [`Store::revocation_signal`] and ended when the store is dropped.
+#[derive(Debug)]
+struct Revoked {
+    signal: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    listening: std::sync::Once,
+}
+
+impl Revoked {
+    fn bump(signal: &tokio::sync::watch::Sender<u64>) {
+        signal.send_modify(|n| *n += 1);
+    }
+
+    /// Follows the channel until the store is gone; after a lost connection it bumps the signal (what was sent
+    /// meanwhile is unknown) and listens again.
+    async fn listen(pool: PgPool, signal: std::sync::Weak<tokio::sync::watch::Sender<u64>>) {
+        let alive = || signal.upgrade();
+        while let Some(tx) = alive() {
+            drop(tx);
+            let listener = async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+                listener.ignore_pool_close_event(true);
+                listener.listen(REVOKED_CHANNEL).await?;
+                Ok::<_, sqlx::Error>(listener)
+            };
+            let mut listener = match listener.await {
+                Ok(listener) => listener,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for revocations from other replicas; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            loop {
+                // Wake now and then to notice that the store was dropped.
+                match tokio::time::timeout(Duration::from_secs(1), listener.try_recv()).await {
+                    Err(_) if signal.strong_count() == 0 => return,
+                    Err(_) => {}
+                    Ok(Ok(Some(_))) => match alive() {
+                        Some(tx) => Self::bump(&tx),
+                        None => return,
+                    },
+                    Ok(Ok(None)) | Ok(Err(_)) => {
+                        // The connection was lost: what was sent meanwhile is unknown.
+                        if let Some(tx) = alive() {
+                            Self::bump(&tx);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A read on a borrowed connection.
@@ -132,6 +191,10 @@ impl PostgresStore {
         Ok(Self {
             pool,
             readers: std::sync::Arc::new(Readers::new()),
+            revoked: std::sync::Arc::new(Revoked {
+                signal: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+                listening: std::sync::Once::new(),
+            }),
         })
     }
 }
@@ -158,6 +221,38 @@ fn room(row: &PgRow) -> Result<RoomRecord> {
         updated_at: row.try_get("updated_at")?,
     })
 }
+
+fn revocation(row: &PgRow) -> Result<RevocationRecord> {
+    revoking::record(
+        row.try_get("seq")?,
+        row.try_get("id")?,
+        row.try_get("account_id")?,
+        row.try_get("room_id")?,
+        row.try_get("jti")?,
+        row.try_get("identity")?,
+        row.try_get("issued_before")?,
+        row.try_get("reason")?,
+        row.try_get("created_at")?,
+        row.try_get("expires_at")?,
+    )
+}
+
+/// A foreign key that no longer holds (the room was deleted meanwhile) means the room is gone.
+fn room_gone(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ => e.into(),
+    }
+}
+
+/// `$1` room, `$2` jti, `$3` identity, `$4` iat, `$5` minting key (or NULL).
+static REFRESH_CHECK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1), \
+         $5::uuid IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = $5 AND revoked_at IS NULL), {}",
+        revoking::COVERING_ID
+    )
+});
 
 fn api_key(row: &PgRow) -> Result<ApiKeyRecord> {
     Ok(ApiKeyRecord {
@@ -364,20 +459,158 @@ impl Store for PostgresStore {
         Ok(row.is_some())
     }
 
-    async fn check_refresh(&self, room_id: Uuid, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
-        let Some(key_id) = minted_by else {
-            return Ok(RefreshCheck::from_facts(self.room_exists(room_id).await?, true));
-        };
+    async fn check_refresh(&self, token: &TokenFacts<'_>, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
+        let (room_id, jti, iat) = (token.room_id, token.jti, token.iat);
+        let identity = token.identity.map(str::to_owned);
         let row = self
-            .hot_read(
-                "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1), \
-                 EXISTS (SELECT 1 FROM api_keys WHERE id = $2 AND revoked_at IS NULL)",
-                None,
-                [Some(room_id), Some(key_id)],
-            )
-            .await?
-            .ok_or_else(|| StoreError::Other("SELECT EXISTS returned no row".into()))?;
-        Ok(RefreshCheck::from_facts(row.try_get(0)?, row.try_get(1)?))
+            .readers
+            .read(&self.pool, move |conn| {
+                let identity = identity.clone();
+                Box::pin(async move {
+                    sqlx::query(&REFRESH_CHECK)
+                        .bind(room_id)
+                        .bind(jti)
+                        .bind(identity)
+                        .bind(iat)
+                        .bind(minted_by)
+                        .fetch_one(conn)
+                        .await
+                })
+            })
+            .await?;
+        Ok(RefreshCheck::from_facts(
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+        ))
+    }
+
+    async fn insert_revocation(&self, r: &NewRevocation) -> Result<RevocationRecord> {
+        let mut tx = self.pool.begin().await?;
+        // Holds the account's row lock until commit: the account's revocations commit in number order.
+        let seq: Option<i64> = sqlx::query_scalar(revoking::NEXT_SEQ)
+            .bind(r.account_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let seq = seq.ok_or(StoreError::NotFound)?;
+        let (jti, identity, issued_before, iat_before) = revoking::selector_columns(r, |u| u);
+        let inserted = sqlx::query(revoking::INSERT)
+            .bind(r.id)
+            .bind(r.account_id)
+            .bind(r.room_id)
+            .bind(seq)
+            .bind(jti)
+            .bind(identity)
+            .bind(issued_before)
+            .bind(iat_before)
+            .bind(&r.reason)
+            .bind(r.created_at)
+            .bind(r.expires_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(room_gone)?
+            .rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(REVOKED_CHANNEL)
+            .bind(r.account_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await.map_err(room_gone)?;
+        Revoked::bump(&self.revoked.signal);
+        Ok(RevocationRecord {
+            seq,
+            revocation: r.clone(),
+        })
+    }
+
+    async fn list_revocations(
+        &self,
+        account_id: Uuid,
+        room_id: Uuid,
+        now: i64,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<RevocationRecord>, u64)> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let total: i64 = sqlx::query_scalar(revoking::ROOM_COUNT)
+            .bind(room_id)
+            .bind(account_id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        let rows = sqlx::query(&revoking::room_page_sql())
+            .bind(room_id)
+            .bind(account_id)
+            .bind(now)
+            .bind(i64::from(limit))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let page = rows.iter().map(revocation).collect::<Result<_>>()?;
+        Ok((page, u64::try_from(total).unwrap_or(0)))
+    }
+
+    async fn revocation_feed(
+        &self,
+        account_id: Uuid,
+        after: i64,
+        now: i64,
+        limit: u32,
+    ) -> Result<(Vec<RevocationRecord>, i64)> {
+        // The head first, then the rows up to it: every revocation numbered up to a committed head has
+        // committed (the number and the row are taken in one transaction, under the account's row lock), so
+        // nothing below the returned cursor can appear later, whatever commits meanwhile.
+        let head: Option<i64> = sqlx::query_scalar(revoking::HEAD)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let head = head.unwrap_or(0);
+        let rows = sqlx::query(&revoking::feed_sql())
+            .bind(account_id)
+            .bind(after)
+            .bind(head)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let page: Vec<RevocationRecord> = rows.iter().map(revocation).collect::<Result<_>>()?;
+        let next = match page.last() {
+            Some(last) if page.len() >= limit as usize => last.seq,
+            _ => head,
+        };
+        Ok((page, next))
+    }
+
+    async fn find_revocation(&self, token: &TokenFacts<'_>) -> Result<Option<RevocationRecord>> {
+        let row = sqlx::query(&revoking::covering_sql())
+            .bind(token.room_id)
+            .bind(token.jti)
+            .bind(token.identity)
+            .bind(token.iat)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(revocation).transpose()
+    }
+
+    async fn prune_revocations(&self, now: i64) -> Result<u64> {
+        let done = sqlx::query(revoking::PRUNE).bind(now).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    fn revocation_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        let receiver = self.revoked.signal.subscribe();
+        self.revoked.listening.call_once(|| {
+            let weak = std::sync::Arc::downgrade(&self.revoked.signal);
+            tokio::spawn(Revoked::listen(self.pool.clone(), weak));
+        });
+        receiver
     }
 
     async fn list_rooms(

@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use crate::{
     listing::{Bind, Conditions, TotalFrom, Window, ROOM_COLUMNS},
-    ApiKeyRecord, KeyAuth, NewApiKey, RefreshCheck, Result, RoomFilter, RoomPatch, RoomRecord,
-    SigningKeyRecord, Store, StoreError,
+    revoking, ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, RefreshCheck, Result, RevocationRecord,
+    RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, Store, StoreError, TokenFacts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -29,6 +29,8 @@ pub struct SqliteStore {
     /// The hot path's reads, for a file database; `None` in memory (another connection would see another
     /// database).
     readers: Option<std::sync::Arc<Readers>>,
+    /// Bumped after each revocation commits (one process owns the file, so no other writer is to be heard).
+    revoked: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// How long a statement waits for a lock before the store is reported unavailable.
@@ -124,7 +126,11 @@ impl SqliteStore {
                 idle: Mutex::new(Vec::new()),
             })
         });
-        Ok(Self { pool, readers })
+        Ok(Self {
+            pool,
+            readers,
+            revoked: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+        })
     }
 }
 
@@ -222,8 +228,47 @@ const AUTHORIZE_ROOM: &str = "SELECT k.id, k.account_id, r.id IS NOT NULL AS fou
      LEFT JOIN rooms r ON r.id = ?2 AND r.account_id = k.account_id \
      WHERE k.key_hash = ?1 AND k.revoked_at IS NULL";
 const ROOM_EXISTS: &str = "SELECT 1 FROM rooms WHERE id = ?1";
-const ROOM_AND_KEY: &str = "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1), \
-     EXISTS (SELECT 1 FROM api_keys WHERE id = ?2 AND revoked_at IS NULL)";
+/// `?1` room, `?2` jti, `?3` identity, `?4` iat, `?5` minting key (or NULL).
+static REFRESH_CHECK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    sqlite_sql(&format!(
+        "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1), \
+         $5 IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = $5 AND revoked_at IS NULL), {}",
+        revoking::COVERING_ID
+    ))
+});
+
+/// A statement written with `$N` placeholders, in SQLite's `?N`.
+fn sqlite_sql(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+fn revocation(row: &SqliteRow) -> Result<RevocationRecord> {
+    let opt_uuid = |col: &str| -> Result<Option<Uuid>> {
+        row.try_get::<Option<String>, _>(col)?
+            .map(|t| parse_uuid(&t, col))
+            .transpose()
+    };
+    revoking::record(
+        row.try_get("seq")?,
+        uuid(row, "id")?,
+        uuid(row, "account_id")?,
+        uuid(row, "room_id")?,
+        opt_uuid("jti")?,
+        row.try_get("identity")?,
+        row.try_get("issued_before")?,
+        row.try_get("reason")?,
+        row.try_get("created_at")?,
+        row.try_get("expires_at")?,
+    )
+}
+
+/// A foreign key that no longer holds (the room was deleted meanwhile) means the room is gone.
+fn room_gone(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ => e.into(),
+    }
+}
 
 /// A key's id and account from the first two columns of a row, as text.
 fn key_auth(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String)> {
@@ -478,31 +523,154 @@ impl Store for SqliteStore {
         Ok(row.is_some())
     }
 
-    async fn check_refresh(&self, room_id: Uuid, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
-        let Some(key_id) = minted_by else {
-            return Ok(RefreshCheck::from_facts(self.room_exists(room_id).await?, true));
+    async fn check_refresh(&self, token: &TokenFacts<'_>, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
+        let facts = |row: &rusqlite::Row<'_>| -> rusqlite::Result<(bool, bool, Option<String>)> {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         };
-        if let Some(readers) = &self.readers {
-            let (mut room_buf, mut key_buf) = (
-                [0; uuid::fmt::Hyphenated::LENGTH],
-                [0; uuid::fmt::Hyphenated::LENGTH],
-            );
-            let (room, key) = (
-                uuid_text(&room_id, &mut room_buf),
-                uuid_text(&key_id, &mut key_buf),
-            );
-            let (room, key) = readers.read(|conn| {
-                conn.prepare_cached(ROOM_AND_KEY)?
-                    .query_row([room, key], |row| Ok((row.get(0)?, row.get(1)?)))
-            })?;
-            return Ok(RefreshCheck::from_facts(room, key));
-        }
-        let row = sqlx::query(ROOM_AND_KEY)
-            .bind(room_id.to_string())
-            .bind(key_id.to_string())
-            .fetch_one(&self.pool)
+        let (room, key, revocation) = if let Some(readers) = &self.readers {
+            let mut bufs = [[0; uuid::fmt::Hyphenated::LENGTH]; 3];
+            let [room_buf, jti_buf, key_buf] = &mut bufs;
+            let room = uuid_text(&token.room_id, room_buf);
+            let jti = token.jti.as_ref().map(|j| uuid_text(j, jti_buf));
+            let key = minted_by.as_ref().map(|k| uuid_text(k, key_buf));
+            readers.read(|conn| {
+                conn.prepare_cached(&REFRESH_CHECK)?.query_row(
+                    rusqlite::params![room, jti, token.identity, token.iat, key],
+                    facts,
+                )
+            })?
+        } else {
+            let row = sqlx::query(&REFRESH_CHECK)
+                .bind(token.room_id.to_string())
+                .bind(token.jti.map(|j| j.to_string()))
+                .bind(token.identity)
+                .bind(token.iat)
+                .bind(minted_by.map(|k| k.to_string()))
+                .fetch_one(&self.pool)
+                .await?;
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)
+        };
+        let revocation = revocation
+            .map(|id| parse_uuid(&id, "revocations.id"))
+            .transpose()?;
+        Ok(RefreshCheck::from_facts(room, key, revocation))
+    }
+
+    async fn insert_revocation(&self, r: &NewRevocation) -> Result<RevocationRecord> {
+        // The first statement writes, so SQLite's one write lock is held from the number to the commit.
+        let mut tx = self.pool.begin().await?;
+        let seq: Option<i64> = sqlx::query_scalar(&sqlite_sql(revoking::NEXT_SEQ))
+            .bind(r.account_id.to_string())
+            .fetch_optional(&mut *tx)
             .await?;
-        Ok(RefreshCheck::from_facts(row.try_get(0)?, row.try_get(1)?))
+        let seq = seq.ok_or(StoreError::NotFound)?;
+        let (jti, identity, issued_before, iat_before) = revoking::selector_columns(r, |u| u.to_string());
+        let inserted = sqlx::query(&sqlite_sql(revoking::INSERT))
+            .bind(r.id.to_string())
+            .bind(r.account_id.to_string())
+            .bind(r.room_id.to_string())
+            .bind(seq)
+            .bind(jti)
+            .bind(identity)
+            .bind(issued_before)
+            .bind(iat_before)
+            .bind(&r.reason)
+            .bind(r.created_at)
+            .bind(r.expires_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(room_gone)?
+            .rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        self.revoked.send_modify(|n| *n += 1);
+        Ok(RevocationRecord {
+            seq,
+            revocation: r.clone(),
+        })
+    }
+
+    async fn list_revocations(
+        &self,
+        account_id: Uuid,
+        room_id: Uuid,
+        now: i64,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<RevocationRecord>, u64)> {
+        let (room, account) = (room_id.to_string(), account_id.to_string());
+        let mut tx = self.pool.begin().await?;
+        let total: i64 = sqlx::query_scalar(&sqlite_sql(revoking::ROOM_COUNT))
+            .bind(&room)
+            .bind(&account)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        let rows = sqlx::query(&sqlite_sql(&revoking::room_page_sql()))
+            .bind(&room)
+            .bind(&account)
+            .bind(now)
+            .bind(i64::from(limit))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let page = rows.iter().map(revocation).collect::<Result<_>>()?;
+        Ok((page, u64::try_from(total).unwrap_or(0)))
+    }
+
+    async fn revocation_feed(
+        &self,
+        account_id: Uuid,
+        after: i64,
+        now: i64,
+        limit: u32,
+    ) -> Result<(Vec<RevocationRecord>, i64)> {
+        let account = account_id.to_string();
+        let head: Option<i64> = sqlx::query_scalar(&sqlite_sql(revoking::HEAD))
+            .bind(&account)
+            .fetch_optional(&self.pool)
+            .await?;
+        let head = head.unwrap_or(0);
+        let rows = sqlx::query(&sqlite_sql(&revoking::feed_sql()))
+            .bind(&account)
+            .bind(after)
+            .bind(head)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let page: Vec<RevocationRecord> = rows.iter().map(revocation).collect::<Result<_>>()?;
+        let next = match page.last() {
+            Some(last) if page.len() >= limit as usize => last.seq,
+            _ => head,
+        };
+        Ok((page, next))
+    }
+
+    async fn find_revocation(&self, token: &TokenFacts<'_>) -> Result<Option<RevocationRecord>> {
+        let row = sqlx::query(&sqlite_sql(&revoking::covering_sql()))
+            .bind(token.room_id.to_string())
+            .bind(token.jti.map(|j| j.to_string()))
+            .bind(token.identity)
+            .bind(token.iat)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(revocation).transpose()
+    }
+
+    async fn prune_revocations(&self, now: i64) -> Result<u64> {
+        let done = sqlx::query(&sqlite_sql(revoking::PRUNE))
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    fn revocation_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revoked.subscribe()
     }
 
     async fn list_rooms(

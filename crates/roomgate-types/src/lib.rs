@@ -14,10 +14,14 @@
 //! ```
 
 mod error;
+mod introspection;
+mod revocations;
 mod rooms;
 mod tokens;
 
 pub use error::{ErrorBody, ErrorObject, ErrorSource};
+pub use introspection::{InactiveReason, IntrospectRequest, Introspection, RevocationRef};
+pub use revocations::{FeedMeta, Revocation, RevocationFeed, RevokeTokensRequest};
 pub use rooms::{CreateRoomRequest, Page, PageMeta, Room, UpdateRoomRequest};
 pub use tokens::{
     AccessToken, ClientToken, CreateAccessTokenRequest, GenerateClientTokenRequest, JoinClientToken,

@@ -58,7 +58,7 @@ pub fn parse(body: &Map<String, Value>) -> Result<Option<Participant>, ApiError>
 }
 
 /// A string of 1..=`max` bytes without control characters.
-fn label(value: &Value, field: &str, max: usize) -> Result<String, ApiError> {
+pub(crate) fn label(value: &Value, field: &str, max: usize) -> Result<String, ApiError> {
     let Value::String(s) = value else {
         return Err(ApiError::field(
             InvalidCode::WrongType,

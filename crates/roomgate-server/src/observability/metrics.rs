@@ -50,6 +50,10 @@ pub const CONNECTIONS_CLOSED: &str = "roomgate_connections_closed_total";
 /// Log lines the process's log writer dropped because its queue was full (stdout not keeping up), read at each
 /// scrape.
 pub const LOG_LINES_DROPPED: &str = "roomgate_log_lines_dropped_total";
+/// Revocations stored, by `selector` (`jti`, `identity`, `issued_before`).
+pub const REVOCATIONS_CREATED: &str = "roomgate_revocations_created_total";
+/// Answers of the revocation feed, by `outcome` (`delivered`: with revocations, `empty`: none after the cursor).
+pub const REVOCATION_FEED: &str = "roomgate_revocation_feed_requests_total";
 /// Always 1, labelled with the `version`.
 pub const BUILD_INFO: &str = "roomgate_build_info";
 
@@ -137,6 +141,16 @@ fn describe() {
         LOG_LINES_DROPPED,
         Unit::Count,
         "Log lines dropped because stdout did not keep up and the log writer's queue was full."
+    );
+    describe_counter!(
+        REVOCATIONS_CREATED,
+        Unit::Count,
+        "Revocations stored, by selector."
+    );
+    describe_counter!(
+        REVOCATION_FEED,
+        Unit::Count,
+        "Revocation feed answers, with revocations (delivered) or none (empty)."
     );
     describe_gauge!(BUILD_INFO, "Always 1; the version is a label.");
 }
@@ -287,7 +301,19 @@ pub fn token_refreshed(scheme: &'static str) {
         .increment(1);
 }
 
-/// Counts a refused refresh; `reason` is a `TokenError::reason()`, `room_deleted` or `api_key_revoked`.
+/// Counts a stored revocation (`selector` is its fixed name).
+pub fn revocation_created(selector: &'static str) {
+    counter!(REVOCATIONS_CREATED, "selector" => selector).increment(1);
+}
+
+/// Counts an answer of the revocation feed.
+pub fn revocation_feed_answered(delivered: bool) {
+    let outcome = if delivered { "delivered" } else { "empty" };
+    counter!(REVOCATION_FEED, "outcome" => outcome).increment(1);
+}
+
+/// Counts a refused refresh; `reason` is a `TokenError::reason()`, `room_deleted`, `api_key_revoked` or
+/// `revoked`.
 pub fn token_rejected(reason: &'static str) {
     counter!(TOKENS_REJECTED, "reason" => reason).increment(1);
 }

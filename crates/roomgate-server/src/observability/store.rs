@@ -3,8 +3,8 @@ use std::{future::Future, sync::Arc, time::Instant};
 
 use async_trait::async_trait;
 use roomgate_store::{
-    ApiKeyRecord, KeyAuth, NewApiKey, RefreshCheck, Result, RoomFilter, RoomPatch, RoomRecord,
-    SigningKeyRecord, Store,
+    ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, RefreshCheck, Result, RevocationRecord, RoomFilter,
+    RoomPatch, RoomRecord, SigningKeyRecord, Store, TokenFacts,
 };
 use uuid::Uuid;
 
@@ -80,8 +80,54 @@ impl Store for InstrumentedStore {
         timed("room_exists", self.inner.room_exists(id)).await
     }
 
-    async fn check_refresh(&self, room_id: Uuid, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
-        timed("check_refresh", self.inner.check_refresh(room_id, minted_by)).await
+    async fn check_refresh(&self, token: &TokenFacts<'_>, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
+        timed("check_refresh", self.inner.check_refresh(token, minted_by)).await
+    }
+
+    async fn insert_revocation(&self, revocation: &NewRevocation) -> Result<RevocationRecord> {
+        timed("insert_revocation", self.inner.insert_revocation(revocation)).await
+    }
+
+    async fn list_revocations(
+        &self,
+        account_id: Uuid,
+        room_id: Uuid,
+        now: i64,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<RevocationRecord>, u64)> {
+        timed(
+            "list_revocations",
+            self.inner
+                .list_revocations(account_id, room_id, now, limit, offset),
+        )
+        .await
+    }
+
+    async fn revocation_feed(
+        &self,
+        account_id: Uuid,
+        after: i64,
+        now: i64,
+        limit: u32,
+    ) -> Result<(Vec<RevocationRecord>, i64)> {
+        timed(
+            "revocation_feed",
+            self.inner.revocation_feed(account_id, after, now, limit),
+        )
+        .await
+    }
+
+    async fn find_revocation(&self, token: &TokenFacts<'_>) -> Result<Option<RevocationRecord>> {
+        timed("find_revocation", self.inner.find_revocation(token)).await
+    }
+
+    async fn prune_revocations(&self, now: i64) -> Result<u64> {
+        timed("prune_revocations", self.inner.prune_revocations(now)).await
+    }
+
+    fn revocation_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.revocation_signal()
     }
 
     async fn list_rooms(

@@ -2,6 +2,7 @@
 mod docs;
 mod meta;
 pub(crate) mod openapi;
+mod revocations;
 mod rooms;
 mod tokens;
 
@@ -69,6 +70,12 @@ pub(crate) fn router() -> Router<AppState> {
             "/v2/rooms/{room_id}",
             get(rooms::view).patch(rooms::update).delete(rooms::delete),
         )
+        .route(
+            "/v2/rooms/{room_id}/actions/revoke_tokens",
+            post(revocations::revoke),
+        )
+        .route("/v2/rooms/{room_id}/revocations", get(revocations::list))
+        .route("/v2/revocations", get(revocations::feed))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .merge(docs::router())

@@ -7,7 +7,8 @@
 use roomgate_types::{
     AccessToken, ClientToken, CreateAccessTokenRequest, CreateRoomRequest, ErrorBody, ErrorObject,
     ErrorSource, GenerateClientTokenRequest, JoinClientToken, PageMeta, Permissions,
-    RefreshAccessTokenRequest, RefreshClientTokenRequest, Room, RoomAccessToken, Source,
+    RefreshAccessTokenRequest, RefreshClientTokenRequest, Revocation, RevocationFeed, RevokeTokensRequest,
+    Room, RoomAccessToken, Source,
 };
 use utoipa::{
     openapi::{
@@ -45,6 +46,9 @@ pub fn openapi() -> Document {
         super::tokens::refresh_seed,
         super::tokens::create_current,
         super::tokens::refresh_current,
+        super::revocations::revoke,
+        super::revocations::list,
+        super::revocations::feed,
         super::meta::jwks,
         super::meta::healthz,
         super::meta::readyz,
@@ -54,7 +58,7 @@ pub fn openapi() -> Document {
         Room, CreateRoomRequest, PageMeta, ErrorBody, ErrorObject, ErrorSource,
         CreateAccessTokenRequest, RefreshAccessTokenRequest, RoomAccessToken, AccessToken,
         GenerateClientTokenRequest, RefreshClientTokenRequest, JoinClientToken, ClientToken,
-        Permissions, Source, Jwks, Jwk, Health,
+        Permissions, Source, Jwks, Jwk, Health, RevokeTokensRequest, Revocation, RevocationFeed,
     )),
     modifiers(&BearerAuth, &OptionalBodies, &RequestTimeout),
     security(("bearerAuth" = [])),
@@ -63,6 +67,8 @@ pub fn openapi() -> Document {
         (name = "Rooms Access Tokens", description = "Join tokens under the seed's names \
             (`create_access_token`, `refresh_access_token`) and today's (`generate_join_client_token`, \
             `refresh_client_token`): one behaviour, two vocabularies."),
+        (name = "Revocations", description = "roomgate's extension: stop honouring issued tokens (one, a \
+            participant's, or a room's issued before an instant), and the feed media servers follow to learn of it."),
         (name = "Keys and health", description = "The public keys that verify tokens, and probes."),
     ),
 )]
@@ -243,6 +249,33 @@ pub(super) struct ListRoomsParams {
     /// Rooms last updated on or before that date (UTC).
     #[param(rename = "filter[date_updated_at][lte]", format = Date, example = "2021-04-25")]
     updated_lte: Option<String>,
+}
+
+/// Paging of a list that has no filters.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct PageParams {
+    /// The page number to load.
+    #[param(rename = "page[number]", minimum = 1, maximum = 1000000, default = 1)]
+    page_number: Option<u64>,
+    /// The size of the page.
+    #[param(rename = "page[size]", minimum = 1, maximum = 250, default = 20)]
+    page_size: Option<u64>,
+}
+
+/// The query of `GET /v2/revocations`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct FeedParams {
+    /// A previous response's `meta.next_cursor`; absent: from the first live revocation.
+    #[param(example = "AAAAAAAAAAM")]
+    after: Option<String>,
+    /// Seconds to wait for a revocation when there is none after the cursor (long poll).
+    #[param(minimum = 0, maximum = 30, default = 0)]
+    wait: Option<u64>,
+    /// The most revocations in one response.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    limit: Option<u64>,
 }
 
 /// The public signing keys (RFC 7517 JWK Set).

@@ -224,7 +224,7 @@ fn narrow(bound: &mut Option<i64>, value: i64, pick: fn(i64, i64) -> i64) {
 
 /// `application/x-www-form-urlencoded` pairs, decoded strictly: `None` for a name or value that is not UTF-8
 /// once decoded (replacing it with U+FFFD, as lossy decoders do, would look up another name than the one sent).
-fn query_pairs(raw: &str) -> impl Iterator<Item = (Option<String>, Option<String>)> + '_ {
+pub(super) fn query_pairs(raw: &str) -> impl Iterator<Item = (Option<String>, Option<String>)> + '_ {
     let decode = |part: &str| {
         let spaced = part.replace('+', " ");
         percent_encoding::percent_decode_str(&spaced)

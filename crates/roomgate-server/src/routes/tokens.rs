@@ -299,16 +299,6 @@ async fn refresh(
         app.limits().refresh_failed_from(ip)
     })?;
     app.limits().refresh_with(&claims.jti)?;
-    let refused = match app.store().check_refresh(room_id, claims.api_key_id).await? {
-        RefreshCheck::Allowed => None,
-        RefreshCheck::RoomDeleted => Some("room_deleted"),
-        RefreshCheck::KeyRevoked => Some("api_key_revoked"),
-    };
-    if let Some(reason) = refused {
-        tracing::info!(reason, %room_id, "refresh refused");
-        observability::token_rejected(reason);
-        return Err(ApiError::Forbidden);
-    }
     // Exactly the participant and permissions the refresh token carries, whatever the body says; a version 1
     // refresh token gives a version 1 access token.
     let participant = if claims.is_v2() {
@@ -316,6 +306,22 @@ async fn refresh(
     } else {
         None
     };
+    let identity = participant.as_ref().and_then(|p| p.identity.as_deref());
+    let facts = crate::domain::revocation::token_facts(&claims, room_id, identity);
+    let (refused, revocation) = match app.store().check_refresh(&facts, claims.api_key_id).await? {
+        RefreshCheck::Allowed => (None, None),
+        RefreshCheck::RoomDeleted => (Some("room_deleted"), None),
+        RefreshCheck::KeyRevoked => (Some("api_key_revoked"), None),
+        RefreshCheck::Revoked(id) => (Some("revoked"), Some(id)),
+    };
+    if let Some(reason) = refused {
+        match revocation {
+            Some(revocation) => tracing::info!(reason, %room_id, %revocation, "refresh refused"),
+            None => tracing::info!(reason, %room_id, "refresh refused"),
+        }
+        observability::token_rejected(reason);
+        return Err(ApiError::Forbidden);
+    }
     let spec = TokenSpec {
         kind: TokenKind::Access,
         room_id,

@@ -1,0 +1,259 @@
+//! Revoking a room's tokens, listing a room's revocations, and the account's feed of them (roomgate's extension).
+use std::time::Duration;
+
+use axum::{
+    extract::{RawQuery, State},
+    http::StatusCode,
+    Json,
+};
+use roomgate_store::{NewRevocation, RevocationRecord, RevocationSelector, StoreError};
+use roomgate_types::{Data, FeedMeta, Page, PageMeta, Revocation, RevocationFeed};
+use uuid::Uuid;
+
+use super::rooms::query_pairs;
+use crate::{
+    domain::revocation::{self, decode_cursor, encode_cursor},
+    error::{ApiError, InvalidCode},
+    extract::{Account, JsonBody, RoomIdPath},
+    observability, timefmt, AppState,
+};
+
+/// The wire form of a stored revocation.
+pub(crate) fn to_wire(record: RevocationRecord) -> Revocation {
+    let r = record.revocation;
+    let (mut jti, mut identity, mut issued_before) = (None, None, None);
+    match r.selector {
+        RevocationSelector::Jti(id) => jti = Some(id.to_string()),
+        RevocationSelector::Identity(who) => identity = Some(who),
+        RevocationSelector::IssuedBefore(at) => issued_before = Some(timefmt::micros_rfc3339(at)),
+    }
+    Revocation {
+        record_type: "revocation".into(),
+        id: r.id.to_string(),
+        room_id: r.room_id.to_string(),
+        jti,
+        identity,
+        issued_before,
+        reason: r.reason,
+        created_at: timefmt::micros_rfc3339(r.created_at),
+        expires_at: timefmt::micros_rfc3339(r.expires_at),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/v2/rooms/{room_id}/actions/revoke_tokens",
+    tag = "Revocations",
+    operation_id = "RevokeRoomTokens",
+    summary = "Revoke tokens of a room (roomgate extension)",
+    description = "Stops honouring one token (`jti`), every token of a participant issued until now (`identity`), \
+        or every token of the room issued before an instant (`issued_before`). Refreshes of covered refresh tokens \
+        are refused at once on every replica; media servers following `GET /v2/revocations` refuse covered access \
+        tokens. Tokens minted afterwards work.",
+    params(super::openapi::RoomIdParam),
+    request_body(content = roomgate_types::RevokeTokensRequest, description = "Exactly one selector, and a reason."),
+    responses(
+        (status = 201, description = "The revocation.", body = Data<Revocation>),
+        super::openapi::BodyErrors,
+        super::openapi::RoomNotFound,
+        super::openapi::KeyErrors,
+    ),
+)]
+/// `POST /v2/rooms/{room_id}/actions/revoke_tokens`.
+pub(super) async fn revoke(
+    State(app): State<AppState>,
+    Account(auth): Account,
+    RoomIdPath(room_id): RoomIdPath,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<Data<Revocation>>), ApiError> {
+    let now = timefmt::unix_micros(app.now());
+    let asked = revocation::parse(&body.object()?, now)?;
+    let selector_name = asked.selector.name();
+    let new = NewRevocation {
+        id: Uuid::new_v4(),
+        account_id: auth.account_id,
+        room_id,
+        expires_at: revocation::expires_at(&asked.selector, now),
+        selector: asked.selector,
+        reason: asked.reason,
+        created_at: now,
+    };
+    let stored = app.store().insert_revocation(&new).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound("Room"),
+        other => other.into(),
+    })?;
+    // Never the identity or the reason at info level: they may be personal data.
+    tracing::info!(%room_id, revocation = %new.id, selector = selector_name, "tokens revoked");
+    observability::revocation_created(selector_name);
+    Ok((StatusCode::CREATED, Json(Data::new(to_wire(stored)))))
+}
+
+/// Reads an integer query parameter within `min..=max`.
+fn int_param(key: &str, value: &str, min: u64, max: u64) -> Result<u64, ApiError> {
+    let n: u64 = value
+        .parse()
+        .map_err(|_| ApiError::param(InvalidCode::WrongType, key, format!("{key} must be an integer.")))?;
+    if !(min..=max).contains(&n) {
+        return Err(ApiError::param(
+            InvalidCode::OutOfRange,
+            key,
+            format!("{key} must be between {min} and {max}."),
+        ));
+    }
+    Ok(n)
+}
+
+/// The query's parameters named in `names`, decoded strictly; others are ignored.
+fn params<'a>(
+    raw: Option<&'a str>,
+    names: &'a [&'a str],
+) -> impl Iterator<Item = Result<(String, String), ApiError>> + 'a {
+    query_pairs(raw.unwrap_or_default()).filter_map(move |(key, value)| {
+        let key = key.filter(|k| names.contains(&k.as_str()))?;
+        Some(match value {
+            Some(value) => Ok((key, value)),
+            None => Err(ApiError::param(
+                InvalidCode::WrongType,
+                &key,
+                format!("{key} must be UTF-8 text once percent-decoded."),
+            )),
+        })
+    })
+}
+
+#[utoipa::path(
+    get,
+    path = "/v2/rooms/{room_id}/revocations",
+    tag = "Revocations",
+    operation_id = "ListRoomRevocations",
+    summary = "List a room's revocations (roomgate extension)",
+    description = "The room's revocations that can still matter (not yet expired), newest first, one page at a time.",
+    params(super::openapi::RoomIdParam, super::openapi::PageParams),
+    responses(
+        (status = 200, description = "One page of revocations.", body = Page<Revocation>),
+        (status = 422, description = "A parameter has the wrong type (10026) or is out of range (10033); \
+            `source.parameter` names it.", body = roomgate_types::ErrorBody),
+        super::openapi::RoomNotFound,
+        super::openapi::KeyErrors,
+    ),
+)]
+/// `GET /v2/rooms/{room_id}/revocations`.
+pub(super) async fn list(
+    State(app): State<AppState>,
+    Account(auth): Account,
+    RoomIdPath(room_id): RoomIdPath,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<Revocation>>, ApiError> {
+    let (mut number, mut size) = (1u64, 20u64);
+    for param in params(raw.as_deref(), &["page[number]", "page[size]"]) {
+        let (key, value) = param?;
+        match key.as_str() {
+            "page[number]" => number = int_param(&key, &value, 1, 1_000_000)?,
+            _ => size = int_param(&key, &value, 1, 250)?,
+        }
+    }
+    app.store().get_room(auth.account_id, room_id).await?;
+    let now = timefmt::unix_micros(app.now());
+    let (page, total) = app
+        .store()
+        .list_revocations(auth.account_id, room_id, now, size as u32, (number - 1) * size)
+        .await?;
+    Ok(Json(Page {
+        data: page.into_iter().map(to_wire).collect(),
+        meta: PageMeta {
+            page_number: number,
+            page_size: size,
+            total_pages: total.div_ceil(size).max(1),
+            total_results: total,
+        },
+    }))
+}
+
+/// The longest `wait` of a feed request, in seconds.
+pub const MAX_WAIT_SECS: u64 = 30;
+/// The largest `limit` of a feed request.
+pub const MAX_FEED_LIMIT: u64 = 1000;
+/// The `limit` of a feed request that gives none.
+pub const DEFAULT_FEED_LIMIT: u64 = 100;
+
+#[utoipa::path(
+    get,
+    path = "/v2/revocations",
+    tag = "Revocations",
+    operation_id = "RevocationFeed",
+    summary = "Follow the account's revocations (roomgate extension)",
+    description = "The account's live revocations in one total order, after an opaque cursor (none: from the first \
+        live one). With `wait`, answers as soon as one arrives, or empty after `wait` seconds (capped by the \
+        server's request timeout). Pass `meta.next_cursor` as `after` next time. Media servers follow this to \
+        refuse revoked access tokens (`roomgate-verify` does).",
+    params(super::openapi::FeedParams),
+    responses(
+        (status = 200, description = "Revocations after the cursor, and the cursor to continue from.", body = RevocationFeed),
+        (status = 422, description = "A parameter has the wrong type (10026) or is out of range (10033); \
+            `source.parameter` names it.", body = roomgate_types::ErrorBody),
+        super::openapi::KeyErrors,
+    ),
+)]
+/// `GET /v2/revocations`: a long poll.
+pub(super) async fn feed(
+    State(app): State<AppState>,
+    Account(auth): Account,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<RevocationFeed>, ApiError> {
+    let (mut after, mut wait, mut limit) = (0i64, 0u64, DEFAULT_FEED_LIMIT);
+    for param in params(raw.as_deref(), &["after", "wait", "limit"]) {
+        let (key, value) = param?;
+        match key.as_str() {
+            "after" => {
+                after = decode_cursor(&value).ok_or_else(|| {
+                    ApiError::param(
+                        InvalidCode::WrongType,
+                        "after",
+                        "after must be a cursor this server returned (meta.next_cursor).",
+                    )
+                })?
+            }
+            "wait" => wait = int_param(&key, &value, 0, MAX_WAIT_SECS)?,
+            _ => limit = int_param(&key, &value, 1, MAX_FEED_LIMIT)?,
+        }
+    }
+    // Answer before the request timeout would.
+    let cap = app
+        .config()
+        .limits
+        .request_timeout
+        .saturating_sub(Duration::from_secs(1));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait).min(cap);
+    // Subscribed before the first read, so a revocation stored between the read and the wait still wakes it.
+    let mut signal = app.store().revocation_signal();
+    signal.borrow_and_update();
+    let mut stopping = app.stopping();
+    loop {
+        let now = timefmt::unix_micros(app.now());
+        let (page, next) = app
+            .store()
+            .revocation_feed(auth.account_id, after, now, limit as u32)
+            .await?;
+        let done = !page.is_empty() || tokio::time::Instant::now() >= deadline || *stopping.borrow();
+        if done {
+            observability::revocation_feed_answered(!page.is_empty());
+            return Ok(Json(RevocationFeed {
+                data: page.into_iter().map(to_wire).collect(),
+                meta: FeedMeta {
+                    next_cursor: encode_cursor(next),
+                },
+            }));
+        }
+        let recheck = tokio::time::Instant::now() + roomgate_store::REVOCATION_RECHECK;
+        tokio::select! {
+            changed = signal.changed() => {
+                if changed.is_err() {
+                    // The store is gone; the next read says so.
+                    tokio::time::sleep_until(deadline.min(recheck)).await;
+                }
+            }
+            _ = stopping.changed() => {}
+            () = tokio::time::sleep_until(deadline.min(recheck)) => {}
+        }
+    }
+}
