@@ -148,7 +148,7 @@ impl Feed {
         })
     }
 
-    /// The verify path: revoked, stale, or fine.
+    /// The verify path: revoked, stale (whether or not the verifier fails open), or fine.
     pub(crate) fn check(&self, claims: &Claims) -> Result<(), VerifyError> {
         let held = self.held.read().unwrap_or_else(PoisonError::into_inner);
         // Covered is definitive, stale or not.
@@ -158,9 +158,18 @@ impl Feed {
         let since = held.caught_up_at.map(|t| t.elapsed());
         match since {
             Some(age) if age <= self.config.staleness => Ok(()),
-            _ if self.config.fail_open => Ok(()),
             since => Err(VerifyError::RevocationsStale { since }),
         }
+    }
+
+    /// Whether to admit tokens while stale.
+    pub(crate) fn fails_open(&self) -> bool {
+        self.config.fail_open
+    }
+
+    /// Whether a poll has caught up or failed yet.
+    pub(crate) fn polled(&self) -> bool {
+        *self.outcomes.borrow() > 0
     }
 
     /// Returns once a first poll caught up or failed, or after one poll's timeout.

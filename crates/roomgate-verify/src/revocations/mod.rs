@@ -12,10 +12,7 @@ mod set;
 
 use std::{
     fmt,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
+    sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
@@ -148,10 +145,10 @@ impl VerifierBuilder {
         })?;
         let follower = Follower {
             feed: Arc::new(feed),
-            started: AtomicBool::new(false),
+            task: Mutex::new(None),
             stop: tokio::sync::watch::channel(()).0,
         };
-        follower.ensure_started();
+        follower.ensure_running();
         Ok(Some(follower))
     }
 }
@@ -160,38 +157,49 @@ impl VerifierBuilder {
 #[derive(Debug)]
 pub(crate) struct Follower {
     feed: Arc<Feed>,
-    started: AtomicBool,
+    /// The background task, once spawned.
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Dropped with the verifier, which ends the task.
     stop: tokio::sync::watch::Sender<()>,
 }
 
 impl Follower {
-    /// Spawns the task on the current runtime unless it runs already (or there is no runtime yet).
-    fn ensure_started(&self) {
-        if self.started.load(Ordering::Acquire) {
+    /// Spawns the task on the current runtime unless it runs already, or there is no runtime. A task that
+    /// ended (its runtime shut down) is spawned again here.
+    fn ensure_running(&self) {
+        let mut task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
+        if task.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        if self.started.swap(true, Ordering::AcqRel) {
-            return;
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let feed = Arc::clone(&self.feed);
+            *task = Some(runtime.spawn(follow::follow(feed, self.stop.subscribe())));
         }
-        runtime.spawn(follow::follow(Arc::clone(&self.feed), self.stop.subscribe()));
     }
 
     /// [`VerifyError::Revoked`] if a held revocation covers `claims`, else [`VerifyError::RevocationsStale`] if
     /// the feed is stale and the verifier fails closed.
     pub(crate) fn check(&self, claims: &Claims) -> Result<(), VerifyError> {
-        self.ensure_started();
-        self.feed.check(claims)
+        match self.feed.check(claims) {
+            Err(VerifyError::RevocationsStale { since }) => {
+                // Stale because nothing polls (built outside a runtime, or its runtime went away)? Start.
+                self.ensure_running();
+                if self.feed.fails_open() {
+                    return Ok(());
+                }
+                Err(VerifyError::RevocationsStale { since })
+            }
+            checked => checked,
+        }
     }
 
     /// Like [`Self::check`], but first waits (up to one poll's timeout) for the first poll of a new verifier.
     pub(crate) async fn check_async(&self, claims: &Claims) -> Result<(), VerifyError> {
-        self.ensure_started();
-        self.feed.first_outcome().await;
-        self.feed.check(claims)
+        if !self.feed.polled() {
+            self.ensure_running();
+            self.feed.first_outcome().await;
+        }
+        self.check(claims)
     }
 }
 
@@ -201,7 +209,7 @@ impl Verifier {
     pub async fn sync_revocations(&self) -> Result<(), VerifyError> {
         match self.revocations() {
             Some(follower) => {
-                follower.ensure_started();
+                follower.ensure_running();
                 follower.feed.sync().await
             }
             None => Ok(()),

@@ -345,3 +345,55 @@ async fn the_follower_stops_when_the_last_verifier_clone_is_dropped() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(feed.seen().len(), hits, "the follower still polls");
 }
+
+/// A feed served from a thread and runtime of its own, which outlive the runtimes a test starts and drops.
+fn feed_on_its_own_thread(then: Reply) -> Feed {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            sender.send(Feed::start(then).await).expect("send the feed");
+            std::future::pending::<()>().await
+        });
+    });
+    receiver.recv().expect("the feed started")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn built_outside_a_runtime_the_follower_starts_on_first_use_and_again_on_a_new_runtime() {
+    let key = SigningKey::generate();
+    let feed = feed_on_its_own_thread(Reply::page("c1"));
+    let verifier = feed.verifier(&key);
+    let token = access_token(&key);
+    assert!(feed.seen().is_empty(), "no runtime, no follower");
+    runtime().block_on(async {
+        verifier
+            .verify_access_token(&token, ROOM, NOW)
+            .await
+            .expect("the first use starts the follower and waits for its first poll");
+    });
+    // That runtime is gone, and its follower with it: the verifier goes stale, then a check on a new runtime
+    // starts a follower there.
+    let hits = feed.seen().len();
+    runtime().block_on(async {
+        until(STALENESS + Duration::from_secs(2), "stale", || {
+            verifier.verify_access_token_cached(&token, ROOM, NOW).is_err()
+        })
+        .await;
+        until(STALENESS, "polling again", || {
+            verifier.verify_access_token_cached(&token, ROOM, NOW).is_ok()
+        })
+        .await;
+    });
+    assert!(feed.seen().len() > hits, "{:?}", feed.seen());
+}
