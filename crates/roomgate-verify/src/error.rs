@@ -1,13 +1,15 @@
 //! Why a token, a key set or a fetch was refused.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use roomgate_token::TokenError;
+use uuid::Uuid;
 
 /// Why a token was not accepted, or a [`crate::Verifier`] could not be built.
 ///
-/// [`VerifyError::Token`] means the token itself is bad (answer 401/403); every other variant means the
-/// verifier could not get usable keys or settings (answer 503 and log it).
+/// [`VerifyError::Token`] and [`VerifyError::Revoked`] mean the token itself is bad or withdrawn (answer
+/// 401/403); every other variant means the verifier could not get usable keys, revocations or settings (answer
+/// 503, log it, and let the client retry).
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
@@ -28,7 +30,33 @@ pub enum VerifyError {
     )]
     StaleKeys {
         /// How long past the keys' cache lifetime it is.
-        stale_for: std::time::Duration,
+        stale_for: Duration,
+    },
+    /// The token verifies, but a revocation from roomgate's feed covers it: refuse it.
+    #[error("the token is revoked (revocation {id})")]
+    Revoked {
+        /// The revocation's id, as the feed and roomgate's API name it.
+        id: Uuid,
+    },
+    /// The revocation feed is followed, but no poll has caught up with it within the staleness bound (or ever):
+    /// a token revoked meanwhile could pass, so every token is refused until one does (unless the verifier was
+    /// built to fail open).
+    #[error("the revocation feed has not been read for {since:?} (None: never): refusing tokens")]
+    RevocationsStale {
+        /// How long ago the last poll caught up with the feed; `None` if none has.
+        since: Option<Duration>,
+    },
+    /// Polling the revocation feed failed (only from [`crate::Verifier::sync_revocations`] and the stats).
+    #[error("polling the revocation feed failed: {0}")]
+    RevocationFeed(FetchError),
+    /// The revocation feed answered with something that is not a page of revocations.
+    #[error("invalid revocation feed response: {0}")]
+    InvalidRevocations(String),
+    /// The feed holds more live revocations than the verifier may keep; nothing of the page was kept.
+    #[error("the revocation feed holds more than {limit} live revocations")]
+    TooManyRevocations {
+        /// The configured maximum.
+        limit: usize,
     },
     /// A JWKS file could not be read.
     #[error("reading the JWKS file failed: {0}")]
@@ -49,6 +77,14 @@ impl VerifyError {
             VerifyError::Fetch(FetchError::TooLarge { .. }) => "jwks_too_large",
             VerifyError::Fetch(FetchError::Transport(_)) => "jwks_unreachable",
             VerifyError::StaleKeys { .. } => "jwks_stale",
+            VerifyError::Revoked { .. } => "revoked",
+            VerifyError::RevocationsStale { .. } => "revocations_stale",
+            VerifyError::RevocationFeed(FetchError::Timeout) => "revocations_timeout",
+            VerifyError::RevocationFeed(FetchError::Status(_)) => "revocations_status",
+            VerifyError::RevocationFeed(FetchError::TooLarge { .. }) => "revocations_too_large",
+            VerifyError::RevocationFeed(FetchError::Transport(_)) => "revocations_unreachable",
+            VerifyError::InvalidRevocations(_) => "revocations_invalid",
+            VerifyError::TooManyRevocations { .. } => "revocations_too_many",
             VerifyError::Io(_) => "jwks_file",
             VerifyError::Config(_) => "config",
         }
@@ -61,7 +97,7 @@ impl From<std::io::Error> for VerifyError {
     }
 }
 
-/// Why fetching the JWKS failed.
+/// Why fetching the JWKS, or polling the revocation feed, failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
@@ -97,14 +133,27 @@ mod tests {
             VerifyError::Fetch(FetchError::Transport("x".into())),
             VerifyError::from(std::io::Error::other("x")),
             VerifyError::StaleKeys {
-                stale_for: std::time::Duration::from_secs(1),
+                stale_for: Duration::from_secs(1),
             },
             VerifyError::Config("x"),
+            VerifyError::Revoked { id: Uuid::nil() },
+            VerifyError::RevocationsStale { since: None },
+            VerifyError::RevocationFeed(FetchError::Timeout),
+            VerifyError::RevocationFeed(FetchError::Status(401)),
+            VerifyError::RevocationFeed(FetchError::TooLarge { limit: 1 }),
+            VerifyError::RevocationFeed(FetchError::Transport("x".into())),
+            VerifyError::InvalidRevocations("x".into()),
+            VerifyError::TooManyRevocations { limit: 1 },
         ];
         let mut seen = std::collections::HashSet::new();
         for e in &all {
             assert!(seen.insert(e.reason()), "duplicate reason {}", e.reason());
         }
         assert_eq!(VerifyError::Token(TokenError::WrongRoom).reason(), "wrong_room");
+        assert_eq!(VerifyError::Revoked { id: Uuid::nil() }.reason(), "revoked");
+        assert_eq!(
+            VerifyError::RevocationsStale { since: None }.reason(),
+            "revocations_stale"
+        );
     }
 }

@@ -83,7 +83,8 @@ impl VerifierBuilder {
         self
     }
 
-    /// Give up on a fetch after this long, body included (default 5 s).
+    /// Give up on a fetch after this long, body included (default 5 s); a revocation poll gets this long on top
+    /// of its long-poll wait.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.fetch.timeout = timeout;
         self
@@ -98,17 +99,7 @@ impl VerifierBuilder {
     /// Trust the keys published at this `https` URL (`http` on loopback, or with [`Self::allow_http`]),
     /// fetched on first use and cached (redirects are refused).
     pub fn jwks_url(self, url: &str) -> Result<Verifier, VerifyError> {
-        let url = reqwest::Url::parse(url).map_err(|_| VerifyError::Config("JWKS URL is not a valid URL"))?;
-        match url.scheme() {
-            "https" => {}
-            "http" if self.fetch.allow_http || is_loopback(&url) => {}
-            "http" => {
-                return Err(VerifyError::Config(
-                    "JWKS URL must be https (http only on loopback, or with allow_http(true))",
-                ))
-            }
-            _ => return Err(VerifyError::Config("JWKS URL must be http or https")),
-        }
+        let url = self.checked_url(url, Endpoint::Jwks)?;
         if self.fetch.min_refresh_interval < MIN_REFRESH_INTERVAL_FLOOR {
             return Err(VerifyError::Config(
                 "min_refresh_interval must be at least 1 second",
@@ -140,6 +131,44 @@ impl VerifierBuilder {
             state: Arc::new(tokio::sync::Mutex::new(FetchState::default())),
         };
         self.finish_remote(remote)
+    }
+}
+
+/// Which URL a setting names, for its error messages.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Endpoint {
+    Jwks,
+    Revocations,
+}
+
+impl VerifierBuilder {
+    /// `url` parsed, if it is `https`, or `http` on loopback or with [`Self::allow_http`]: whoever is on the path
+    /// of plain HTTP could publish their own keys, or hide revocations.
+    pub(crate) fn checked_url(&self, url: &str, endpoint: Endpoint) -> Result<reqwest::Url, VerifyError> {
+        let [invalid, not_https, not_http] = match endpoint {
+            Endpoint::Jwks => [
+                "JWKS URL is not a valid URL",
+                "JWKS URL must be https (http only on loopback, or with allow_http(true))",
+                "JWKS URL must be http or https",
+            ],
+            Endpoint::Revocations => [
+                "revocation feed URL is not a valid URL",
+                "revocation feed URL must be https (http only on loopback, or with allow_http(true))",
+                "revocation feed URL must be http or https",
+            ],
+        };
+        let url = reqwest::Url::parse(url).map_err(|_| VerifyError::Config(invalid))?;
+        match url.scheme() {
+            "https" => Ok(url),
+            "http" if self.fetch.allow_http || is_loopback(&url) => Ok(url),
+            "http" => Err(VerifyError::Config(not_https)),
+            _ => Err(VerifyError::Config(not_http)),
+        }
+    }
+
+    /// The fetch timeout, which also bounds a revocation poll beyond its long-poll wait.
+    pub(crate) fn fetch_timeout(&self) -> Duration {
+        self.fetch.timeout
     }
 }
 
@@ -330,32 +359,44 @@ impl Remote {
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()).into());
         }
-        let limit = self.options.max_response_bytes;
-        let too_large = || VerifyError::Fetch(FetchError::TooLarge { limit });
-        if response.content_length().is_some_and(|n| n > limit as u64) {
-            return Err(too_large());
-        }
         let lifetime = cache_lifetime(response.headers())
             .unwrap_or(DEFAULT_CACHE_LIFETIME)
             .min(MAX_CACHE_LIFETIME)
             .max(self.options.min_refresh_interval);
-        // Content-Length may be absent (chunked) or wrong: count what actually arrives.
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > limit {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(&mut response, self.options.max_response_bytes).await?;
         let keys = key_set(&parse_jwks(&body)?)?;
         Ok((keys, lifetime))
     }
 }
 
+/// The body of `response`, refused once it passes `limit` bytes.
+pub(crate) async fn read_capped(
+    response: &mut reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, FetchError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(FetchError::TooLarge { limit });
+    }
+    // Content-Length may be absent (chunked) or wrong: count what actually arrives.
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(fetch_error)? {
+        if body.len() + chunk.len() > limit {
+            return Err(FetchError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// A reqwest failure as a [`VerifyError`], with its causes spelled out.
 fn transport(e: reqwest::Error) -> VerifyError {
+    fetch_error(e).into()
+}
+
+/// A reqwest failure as a [`FetchError`], with its causes spelled out.
+pub(crate) fn fetch_error(e: reqwest::Error) -> FetchError {
     if e.is_timeout() {
-        return FetchError::Timeout.into();
+        return FetchError::Timeout;
     }
     let mut text = e.to_string();
     let mut source = std::error::Error::source(&e);
@@ -364,7 +405,7 @@ fn transport(e: reqwest::Error) -> VerifyError {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    FetchError::Transport(text).into()
+    FetchError::Transport(text)
 }
 
 /// The `max-age` of a response's `Cache-Control` (zero for `no-store`/`no-cache`), if it has one.

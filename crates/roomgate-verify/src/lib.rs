@@ -18,6 +18,17 @@
 //! version 2 token, actions this crate does not know are ignored, so newer roomgates can add permissions;
 //! the media server enforces them, roomgate cannot.
 //!
+//! With the `fetch` feature, [`VerifierBuilder::revocations`] also follows roomgate's revocation feed
+//! (`GET /v2/revocations`, with the API key of the account whose rooms are served), so a revoked token is
+//! refused within a staleness bound (10 s by default, 2 s..=1 h). A background task long-polls the feed and holds
+//! the live revocations in memory (bounded, each dropped once no token it covers can still be valid); it starts
+//! when the verifier is built inside a tokio runtime (otherwise on first use in one) and ends with the last clone
+//! of the verifier. A token that verifies is then refused with [`VerifyError::Revoked`] if a revocation covers it
+//! (by `jti`; by identity, for a version 2 token issued before the revocation; or issued before a cut-off), and
+//! every token with [`VerifyError::RevocationsStale`] while no poll has caught up with the feed within the bound,
+//! unless [`VerifierBuilder::fail_open_on_stale_revocations`] says to admit them (still refusing those covered).
+//! [`Verifier::revocation_stats`] reports how the feed is followed.
+//!
 //! Offline, from a JWK Set shipped with the media server's configuration:
 //!
 //! ```
@@ -70,17 +81,23 @@
 //!         }
 //!         // The token is bad: tell the client (401/403).
 //!         Err(VerifyError::Token(e)) => Join::Refuse { reason: e.reason() },
-//!         // No usable keys (roomgate unreachable, bad JWKS): log it, answer 503.
+//!         // roomgate revoked it (the participant was removed, the token leaked): refuse, do not retry.
+//!         Err(e @ VerifyError::Revoked { .. }) => Join::Refuse { reason: e.reason() },
+//!         // No usable keys (roomgate unreachable, bad JWKS), or revocations not read lately
+//!         // (`RevocationsStale`): log it, answer 503, let the client retry.
 //!         Err(_) => Join::RetryLater,
 //!     }
 //! }
 //!
 //! # #[cfg(feature = "fetch")]
 //! async fn startup() -> Result<Verifier, VerifyError> {
+//!     let api_key = std::env::var("ROOMGATE_API_KEY").unwrap_or_default();
 //!     let verifier = Verifier::builder()
 //!         .leeway(Duration::from_secs(10))
+//!         .revocations("https://roomgate.internal/v2/revocations", &api_key)
 //!         .jwks_url("https://roomgate.internal/.well-known/jwks.json")?;
 //!     verifier.refresh().await?; // optional: fail fast if roomgate is unreachable
+//!     verifier.sync_revocations().await?; // likewise for the revocation feed
 //!     Ok(verifier)
 //! }
 //! ```
@@ -94,6 +111,8 @@
 mod error;
 #[cfg(feature = "fetch")]
 mod fetch;
+#[cfg(feature = "fetch")]
+mod revocations;
 mod verifier;
 
 pub use error::{FetchError, VerifyError};
@@ -101,6 +120,11 @@ pub use error::{FetchError, VerifyError};
 pub use fetch::{
     DEFAULT_CACHE_LIFETIME, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_STALE, DEFAULT_MIN_REFRESH_INTERVAL,
     DEFAULT_TIMEOUT, MAX_CACHE_LIFETIME, MAX_STALE_LIMIT, MIN_REFRESH_INTERVAL_FLOOR,
+};
+#[cfg(feature = "fetch")]
+pub use revocations::{
+    RevocationStats, DEFAULT_MAX_REVOCATIONS, DEFAULT_REVOCATION_STALENESS, MAX_REVOCATIONS_RESPONSE_BYTES,
+    MAX_REVOCATION_STALENESS, MIN_REVOCATION_STALENESS,
 };
 pub use roomgate_token::{
     Claims, Grant, Jwk, Jwks, Participant, Permissions, Source, Sources, TokenError, TokenKind,

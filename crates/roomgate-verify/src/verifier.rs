@@ -49,6 +49,9 @@ struct Inner {
     keys: Arc<ArcSwap<Snapshot>>,
     #[cfg(feature = "fetch")]
     remote: Option<Arc<crate::fetch::Remote>>,
+    /// The revocation feed followed, if any; dropping it ends its background task.
+    #[cfg(feature = "fetch")]
+    revocations: Option<crate::revocations::Follower>,
 }
 
 /// Settings for a [`Verifier`]; finish with one of the key sources.
@@ -59,6 +62,8 @@ pub struct VerifierBuilder {
     leeway: Duration,
     #[cfg(feature = "fetch")]
     pub(crate) fetch: crate::fetch::FetchOptions,
+    #[cfg(feature = "fetch")]
+    pub(crate) revocations: crate::revocations::RevocationOptions,
 }
 
 impl Default for VerifierBuilder {
@@ -69,6 +74,8 @@ impl Default for VerifierBuilder {
             leeway: DEFAULT_LEEWAY,
             #[cfg(feature = "fetch")]
             fetch: crate::fetch::FetchOptions::default(),
+            #[cfg(feature = "fetch")]
+            revocations: crate::revocations::RevocationOptions::default(),
         }
     }
 }
@@ -137,6 +144,8 @@ impl VerifierBuilder {
                 keys: Arc::new(ArcSwap::from_pointee(snapshot)),
                 #[cfg(feature = "fetch")]
                 remote: None,
+                #[cfg(feature = "fetch")]
+                revocations: self.revocation_follower(self.leeway)?,
             }),
         })
     }
@@ -155,6 +164,7 @@ impl VerifierBuilder {
                 validation,
                 keys: Arc::new(ArcSwap::from_pointee(snapshot)),
                 remote: Some(Arc::new(remote)),
+                revocations: self.revocation_follower(self.leeway)?,
             }),
         })
     }
@@ -186,6 +196,10 @@ impl Verifier {
     /// For a verifier built from a JWKS URL this fetches on first use, when the cached keys outlive the
     /// response's `max-age`, and when the token names an unknown `kid` (at most one fetch per minimum
     /// interval, shared by all concurrent callers). Built from a fixed key set, it never awaits anything.
+    ///
+    /// With a revocation feed, a token that verifies is then refused with [`VerifyError::Revoked`] if a
+    /// revocation held covers it, and with [`VerifyError::RevocationsStale`] if the feed was not read within the
+    /// staleness bound (unless the verifier fails open); a new verifier's first call waits for its first poll.
     pub async fn verify_access_token(
         &self,
         token: &str,
@@ -193,15 +207,25 @@ impl Verifier {
         now: i64,
     ) -> Result<Claims, VerifyError> {
         #[cfg(feature = "fetch")]
-        if let Some(remote) = &self.inner.remote {
-            return remote
-                .verify(&self.inner.keys, |keys| self.check(keys, token, room_id, now))
-                .await;
+        if self.inner.remote.is_some() || self.inner.revocations.is_some() {
+            let claims = match &self.inner.remote {
+                Some(remote) => {
+                    remote
+                        .verify(&self.inner.keys, |keys| self.check(keys, token, room_id, now))
+                        .await?
+                }
+                None => self.check(&self.inner.keys.load().keys, token, room_id, now)?,
+            };
+            if let Some(follower) = &self.inner.revocations {
+                follower.check_async(&claims).await?;
+            }
+            return Ok(claims);
         }
         self.verify_access_token_cached(token, room_id, now)
     }
 
-    /// Like [`Verifier::verify_access_token`], but synchronous and with the keys held now: never does IO.
+    /// Like [`Verifier::verify_access_token`], but synchronous and with the keys and revocations held now:
+    /// never does IO or waits.
     pub fn verify_access_token_cached(
         &self,
         token: &str,
@@ -214,7 +238,12 @@ impl Verifier {
         if let Some(remote) = &self.inner.remote {
             remote.usable_or_error(&snapshot, Instant::now())?;
         }
-        self.check(&snapshot.keys, token, room_id, now)
+        let claims = self.check(&snapshot.keys, token, room_id, now)?;
+        #[cfg(feature = "fetch")]
+        if let Some(follower) = &self.inner.revocations {
+            follower.check(&claims)?;
+        }
+        Ok(claims)
     }
 
     /// Fetch the JWKS now (ignoring the minimum interval), e.g. at startup to fail fast; a no-op offline.
@@ -225,6 +254,12 @@ impl Verifier {
             remote.refresh(&self.inner.keys, seen, true).await?;
         }
         Ok(())
+    }
+
+    /// The revocation feed followed, if any.
+    #[cfg(feature = "fetch")]
+    pub(crate) fn revocations(&self) -> Option<&crate::revocations::Follower> {
+        self.inner.revocations.as_ref()
     }
 
     /// The `kid`s of the keys trusted now.

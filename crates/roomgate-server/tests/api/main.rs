@@ -21,5 +21,6 @@ mod persistence;
 mod quota;
 mod refresh;
 mod replicas;
+mod revocations;
 mod rooms;
 mod tokens;

@@ -13,13 +13,13 @@ use tokio::{net::TcpListener, sync::oneshot};
 use uuid::Uuid;
 
 /// One `serve` on its own listener over a shared database.
-struct Replica {
-    base: String,
+pub(crate) struct Replica {
+    pub(crate) base: String,
     _stop: oneshot::Sender<()>,
 }
 
 impl Replica {
-    async fn start(db: &TestDatabase, config: Config) -> Self {
+    pub(crate) async fn start(db: &TestDatabase, config: Config) -> Self {
         let store = roomgate_store::connect(db.url()).await.expect("store");
         let state = AppState::new(store, config).await.expect("state");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -31,7 +31,7 @@ impl Replica {
         Self { base, _stop: stop }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 }
@@ -41,7 +41,7 @@ fn url(base: &str, path: &str) -> String {
 }
 
 /// Settings that make replicas pick up rotations quickly, and no rate limit gets in a load test's way.
-fn fast_config() -> Config {
+pub(crate) fn fast_config() -> Config {
     let mut config = Config {
         key_reload_interval: Duration::from_millis(100),
         ..Config::default()
@@ -51,7 +51,7 @@ fn fast_config() -> Config {
     config
 }
 
-async fn api_key(store: &dyn Store) -> (Uuid, String) {
+pub(crate) async fn api_key(store: &dyn Store) -> (Uuid, String) {
     let account = store.ensure_account("default", 1).await.expect("account");
     let key = ApiKey::generate().expect("randomness");
     let id = Uuid::new_v4();
@@ -67,7 +67,7 @@ async fn api_key(store: &dyn Store) -> (Uuid, String) {
     (id, key.expose_secret().to_owned())
 }
 
-async fn create_room(http: &reqwest::Client, base: &str, key: &str) -> String {
+pub(crate) async fn create_room(http: &reqwest::Client, base: &str, key: &str) -> String {
     let resp = http
         .post(url(base, "/v2/rooms"))
         .bearer_auth(key)

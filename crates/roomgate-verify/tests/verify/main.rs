@@ -1,5 +1,5 @@
-//! roomgate-verify from the outside: offline key sets, the real roomgate server, and JWKS endpoints the
-//! tests control (to count fetches, stall, oversize or poison the key set).
+//! roomgate-verify from the outside: offline key sets, the real roomgate server (tokens and revocations), and
+//! JWKS endpoints and revocation feeds the tests control (to count fetches, stall, oversize or poison them).
 
 mod deps;
 mod offline;
@@ -11,3 +11,9 @@ mod against_roomgate;
 mod fetching;
 #[cfg(feature = "fetch")]
 mod headers;
+#[cfg(feature = "fetch")]
+mod hostile_feed;
+#[cfg(feature = "fetch")]
+mod revoking;
+#[cfg(feature = "fetch")]
+mod roomgate;

@@ -47,7 +47,7 @@ pub fn jwks_json_with_private_key() -> (SigningKey, Vec<u8>) {
 }
 
 #[cfg(feature = "fetch")]
-pub use server::{closed_port_url, JwksServer, Reply};
+pub use server::{body, closed_port_url, JwksServer, Reply};
 
 #[cfg(feature = "fetch")]
 mod server {
@@ -156,13 +156,7 @@ mod server {
         shared.hits.fetch_add(1, Ordering::SeqCst);
         let reply = shared.reply.lock().expect("reply lock").clone();
         tokio::time::sleep(reply.delay).await;
-        let body = if reply.chunked {
-            let pieces: Vec<Result<Vec<u8>, std::io::Error>> =
-                reply.body.chunks(1024).map(|c| Ok(c.to_vec())).collect();
-            Body::from_stream(futures::stream::iter(pieces))
-        } else {
-            Body::from(reply.body)
-        };
+        let body = body(reply.body, reply.chunked);
         let mut builder = Response::builder()
             .status(reply.status)
             .header(header::CONTENT_TYPE, "application/json");
@@ -173,6 +167,16 @@ mod server {
             builder = builder.header(header::LOCATION, location);
         }
         builder.body(body).expect("response")
+    }
+
+    /// `bytes` as a response body, or (`chunked`) sent in pieces without a Content-Length.
+    pub fn body(bytes: Vec<u8>, chunked: bool) -> Body {
+        if !chunked {
+            return Body::from(bytes);
+        }
+        let pieces: Vec<Result<Vec<u8>, std::io::Error>> =
+            bytes.chunks(1024).map(|c| Ok(c.to_vec())).collect();
+        Body::from_stream(futures::stream::iter(pieces))
     }
 
     /// A URL on a local port nothing listens on.
