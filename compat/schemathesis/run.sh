@@ -37,8 +37,9 @@ ROOMGATE_ROOM_ID="$(api /rooms '{}' id)"
 ROOMGATE_REFRESH_TOKEN="$(api "/rooms/$ROOMGATE_ROOM_ID/actions/create_access_token" \
     '{"refresh_token_ttl_secs":86400}' refresh_token)"
 ROOMGATE_DELETE_ROOM_ID="$(api /rooms '{}' id)"
+ROOMGATE_REVOKE_ROOM_ID="$(api /rooms '{}' id)"
 ROOMGATE_SCHEMATHESIS_HOOKS="$HERE/hooks.py"
-export ROOMGATE_ROOM_ID ROOMGATE_REFRESH_TOKEN ROOMGATE_DELETE_ROOM_ID ROOMGATE_SCHEMATHESIS_HOOKS
+export ROOMGATE_ROOM_ID ROOMGATE_REFRESH_TOKEN ROOMGATE_DELETE_ROOM_ID ROOMGATE_REVOKE_ROOM_ID ROOMGATE_SCHEMATHESIS_HOOKS
 
 out="$REPO/target/schemathesis"
 mkdir -p "$out"

@@ -2,30 +2,42 @@
 //! follow to learn of them.
 use serde::{Deserialize, Serialize};
 
-/// Body of `POST /v2/rooms/{room_id}/actions/revoke_tokens`: exactly one of `jti`, `identity`, `issued_before`.
+/// Body of `POST /v2/rooms/{room_id}/actions/revoke_tokens`: exactly one of `jti`, `identity`, `issued_before`
+/// (a string; `null` is refused like any other wrong type).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeTokensRequest {
     /// The one token (access or refresh) with this `jti`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(format = "uuid"))]
+    #[cfg_attr(feature = "openapi", schema(format = "uuid", nullable = false))]
     pub jti: Option<String>,
     /// Every token of the participant with this identity issued until now (refreshes included); tokens minted
     /// for it afterwards work.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 256, pattern = r"^[^\p{Cc}]+$")
+        schema(
+            min_length = 1,
+            max_length = 256,
+            nullable = false,
+            pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"
+        )
     )]
     pub identity: Option<String>,
     /// Every token of the room issued before this instant (RFC 3339, at most now): "everyone out, new tokens still
     /// work". Tokens carry their issue time in whole seconds, so one issued in the same second counts as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(format = DateTime, example = "2026-12-01T15:00:00Z"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(format = DateTime, nullable = false, example = "2026-12-01T15:00:00Z")
+    )]
     pub issued_before: Option<String>,
     /// Why, for the record (at most 256 bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(max_length = 256, pattern = r"^[^\p{Cc}]*$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 256, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")
+    )]
     pub reason: Option<String>,
 }
 

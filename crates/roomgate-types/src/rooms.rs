@@ -48,7 +48,7 @@ pub struct CreateRoomRequest {
         schema(
             min_length = 1,
             max_length = 255,
-            pattern = r"^[^\x00-\x1f\x7f-\x9f]*$",
+            pattern = r"^[^\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]*$",
             example = "My room"
         )
     )]
@@ -91,7 +91,7 @@ pub struct UpdateRoomRequest {
     #[serde(default, skip_serializing_if = "Option::is_none", with = "present")]
     #[cfg_attr(
         feature = "openapi",
-        schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+        schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = r"^[^\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]*$")
     )]
     pub unique_name: Option<Option<String>>,
     /// Maximum participants (2..=50).

@@ -1,5 +1,4 @@
 //! A revocation from a `revoke_tokens` body, how long it must be kept, and the feed's cursor.
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use roomgate_store::{ceil_secs, RevocationSelector, TokenFacts};
 use roomgate_token::NO_SUBJECT;
 use serde_json::{Map, Value};
@@ -27,12 +26,13 @@ pub struct Revoke {
     pub reason: Option<String>,
 }
 
-/// Reads a `revoke_tokens` body at `now` (Unix microseconds): exactly one selector (null counts as absent) and
-/// an optional `reason`.
+/// Reads a `revoke_tokens` body at `now` (Unix microseconds): exactly one selector, a string (a `null` one is the
+/// wrong type: the document says so, and `{"jti": null, "identity": "x"}` is more likely a mistake than a wish), and
+/// an optional `reason` (null counts as none).
 pub fn parse(body: &Map<String, Value>, now: i64) -> Result<Revoke, ApiError> {
     let given: Vec<(&str, &Value)> = SELECTORS
         .iter()
-        .filter_map(|&name| body.get(name).filter(|v| !v.is_null()).map(|v| (name, v)))
+        .filter_map(|&name| body.get(name).map(|v| (name, v)))
         .collect();
     let (name, value) = match given.as_slice() {
         [one] => *one,
@@ -51,6 +51,13 @@ pub fn parse(body: &Map<String, Value>, now: i64) -> Result<Revoke, ApiError> {
             ))
         }
     };
+    if value.is_null() {
+        return Err(ApiError::field(
+            InvalidCode::WrongType,
+            name,
+            format!("{name} must be a string, not null."),
+        ));
+    }
     let text = || match value {
         Value::String(s) => Ok(s.as_str()),
         _ => Err(ApiError::field(
@@ -149,15 +156,15 @@ pub fn token_facts<'a>(
     }
 }
 
-/// The feed's cursor for position `seq`: opaque to clients.
+/// The feed's cursor for position `seq`. Clients treat it as opaque; today it is the position in digits.
 pub fn encode_cursor(seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(seq.to_be_bytes())
+    seq.to_string()
 }
 
-/// The position a cursor names, if it is one of ours.
+/// The position a cursor names, if it is one of ours: 1 to 18 ASCII digits (the document's pattern).
 pub fn decode_cursor(cursor: &str) -> Option<i64> {
-    let bytes: [u8; 8] = URL_SAFE_NO_PAD.decode(cursor).ok()?.try_into().ok()?;
-    Some(i64::from_be_bytes(bytes)).filter(|seq| *seq >= 0)
+    let digits = (1..=18).contains(&cursor.len()) && cursor.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| cursor.parse().ok()).flatten()
 }
 
 #[cfg(test)]
@@ -187,10 +194,16 @@ mod tests {
     fn exactly_one_selector() {
         let jti = Uuid::new_v4();
         assert_eq!(
-            parsed(json!({"jti": jti.to_string(), "identity": null}))
-                .unwrap()
-                .selector,
+            parsed(json!({"jti": jti.to_string()})).unwrap().selector,
             RevocationSelector::Jti(jti)
+        );
+        assert_eq!(
+            refusal(json!({"jti": jti.to_string(), "identity": null})),
+            (InvalidCode::OutOfRange, "/identity".into())
+        );
+        assert_eq!(
+            refusal(json!({"jti": null})),
+            (InvalidCode::WrongType, "/jti".into())
         );
         assert_eq!(
             parsed(json!({"identity": "alice", "reason": "kicked"})).unwrap(),
@@ -207,7 +220,7 @@ mod tests {
         );
         assert_eq!(refusal(json!({})), (InvalidCode::Missing, "/jti".into()));
         assert_eq!(
-            refusal(json!({"reason": "x", "jti": null})),
+            refusal(json!({"reason": "x"})),
             (InvalidCode::Missing, "/jti".into())
         );
         assert_eq!(
@@ -306,10 +319,11 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_refuse_others() {
-        for seq in [0, 1, 255, i64::MAX] {
+        for seq in [0, 1, 255, 999_999_999_999_999_999] {
             assert_eq!(decode_cursor(&encode_cursor(seq)), Some(seq));
         }
-        for bad in ["", "x", "AAAAAAAAAAAAAAAA", "!!!!!!!!!!!", "gAAAAAAAAAA"] {
+        assert_eq!(decode_cursor("007"), Some(7));
+        for bad in ["", "x", "-1", "+1", " 1", "1 ", "1.0", "١", "1234567890123456789"] {
             assert_eq!(decode_cursor(bad), None, "{bad}");
         }
     }

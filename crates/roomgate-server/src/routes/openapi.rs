@@ -60,7 +60,7 @@ pub fn openapi() -> Document {
         GenerateClientTokenRequest, RefreshClientTokenRequest, JoinClientToken, ClientToken,
         Permissions, Source, Jwks, Jwk, Health, RevokeTokensRequest, Revocation, RevocationFeed,
     )),
-    modifiers(&BearerAuth, &OptionalBodies, &RequestTimeout),
+    modifiers(&BearerAuth, &OptionalBodies, &RequestTimeout, &OneSelector),
     security(("bearerAuth" = [])),
     tags(
         (name = "Rooms", description = "Video rooms, owned by the account of the API key that created them."),
@@ -118,6 +118,31 @@ impl Modify for OptionalBodies {
                 }
             }
         }
+    }
+}
+
+/// A revocation names exactly one selector: the object's schema gains `oneOf` three `required` sets (utoipa's
+/// derive cannot say it).
+struct OneSelector;
+
+impl Modify for OneSelector {
+    fn modify(&self, doc: &mut Document) {
+        use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder};
+        let Some(schemas) = doc.components.as_mut().map(|c| &mut c.schemas) else {
+            return;
+        };
+        let Some(object) = schemas.remove("RevokeTokensRequest") else {
+            return;
+        };
+        let mut one = OneOfBuilder::new();
+        for selector in ["jti", "identity", "issued_before"] {
+            one = one.item(ObjectBuilder::new().required(selector));
+        }
+        let all = AllOfBuilder::new()
+            .item(object)
+            .item(Schema::OneOf(one.build()))
+            .build();
+        schemas.insert("RevokeTokensRequest".into(), Schema::AllOf(all).into());
     }
 }
 
@@ -227,7 +252,7 @@ pub(super) struct ListRoomsParams {
         rename = "filter[unique_name]",
         min_length = 1,
         max_length = 255,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$",
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]*$",
         example = "my_video_room"
     )]
     unique_name: Option<String>,
@@ -267,8 +292,8 @@ pub(super) struct PageParams {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct FeedParams {
-    /// A previous response's `meta.next_cursor`; absent: from the first live revocation.
-    #[param(example = "AAAAAAAAAAM")]
+    /// A previous response's `meta.next_cursor` (opaque); absent: from the first live revocation.
+    #[param(pattern = "^[0-9]{1,18}$", example = "42")]
     after: Option<String>,
     /// Seconds to wait for a revocation when there is none after the cursor (long poll).
     #[param(minimum = 0, maximum = 30, default = 0)]
