@@ -238,6 +238,24 @@ backend_test! {
 }
 
 #[tokio::test]
+async fn refresh_tokens_of_the_older_ed25519_format_are_described() {
+    let app = TestApp::spawn().await;
+    let room = app.new_room().await;
+    let key = ServerKey::of(&app).await;
+    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    // Signed with the signing key itself, with no api_key_id: what roomgate minted before refresh tokens were MACed.
+    let mut claims = claims_of(&minted.refresh);
+    claims.remove("api_key_id");
+    let legacy = key.access(&claims);
+    let answer = introspect(&app, &legacy).await;
+    assert_active(&answer, &legacy, &room, json!({}));
+    assert_eq!(
+        (&answer["typ"], &answer["kid"]),
+        (&json!("refresh"), &json!(key.kid))
+    );
+}
+
+#[tokio::test]
 async fn bad_bodies_and_missing_keys_get_telnyx_errors() {
     let app = TestApp::spawn().await;
     let key = Some(app.api_key.as_str());
