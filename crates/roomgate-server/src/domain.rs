@@ -3,6 +3,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, InvalidCode};
 
+pub mod introspection;
 pub mod participant;
 pub mod revocation;
 

@@ -16,9 +16,9 @@
 mod error;
 mod listing;
 mod model;
-mod postgres;
+pub(crate) mod postgres;
 mod revoking;
-mod sqlite;
+pub(crate) mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -246,7 +246,7 @@ fn room_gone(e: sqlx::Error) -> StoreError {
 }
 
 /// `$1` room, `$2` jti, `$3` identity, `$4` iat, `$5` minting key (or NULL).
-static REFRESH_CHECK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(crate) static REFRESH_CHECK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1), \
          $5::uuid IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = $5 AND revoked_at IS NULL), {}",

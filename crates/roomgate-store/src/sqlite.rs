@@ -229,7 +229,7 @@ const AUTHORIZE_ROOM: &str = "SELECT k.id, k.account_id, r.id IS NOT NULL AS fou
      WHERE k.key_hash = ?1 AND k.revoked_at IS NULL";
 const ROOM_EXISTS: &str = "SELECT 1 FROM rooms WHERE id = ?1";
 /// `?1` room, `?2` jti, `?3` identity, `?4` iat, `?5` minting key (or NULL).
-static REFRESH_CHECK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(crate) static REFRESH_CHECK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     sqlite_sql(&format!(
         "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1), \
          $5 IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = $5 AND revoked_at IS NULL), {}",

@@ -227,3 +227,93 @@ pub async fn list_query_plans(
     }
     plans
 }
+
+/// The query plans of the revocation statements on a hot or growing path, one string each: the refresh path's
+/// read (room, key and covering revocation) and a feed page. Planned as [`list_query_plans`] plans.
+pub async fn revocation_query_plans(url: &str) -> Vec<String> {
+    let postgres = url.starts_with("postgres");
+    let (refresh, feed) = if postgres {
+        (
+            crate::postgres::REFRESH_CHECK.clone(),
+            crate::revoking::feed_sql(),
+        )
+    } else {
+        (
+            crate::sqlite::REFRESH_CHECK.clone(),
+            crate::revoking::feed_sql().replace('$', "?"),
+        )
+    };
+    let (room, key, jti, account) = (
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+    );
+    let mut plans = Vec::new();
+    if postgres {
+        let mut conn = PgConnectOptions::from_str(url)
+            .expect("valid URL")
+            .connect()
+            .await
+            .expect("PostgreSQL answers");
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut conn)
+            .await
+            .expect("set");
+        let explain = |sql: &str| format!("EXPLAIN {sql}");
+        let rows: Vec<String> = sqlx::query_scalar(&explain(&refresh))
+            .bind(room)
+            .bind(Some(jti))
+            .bind(Some("alice"))
+            .bind(1_i64)
+            .bind(Some(key))
+            .fetch_all(&mut conn)
+            .await
+            .expect("EXPLAIN");
+        plans.push(format!("{refresh}\n{}", rows.join("\n")));
+        let rows: Vec<String> = sqlx::query_scalar(&explain(&feed))
+            .bind(account)
+            .bind(0_i64)
+            .bind(100_i64)
+            .bind(1_i64)
+            .bind(100_i64)
+            .fetch_all(&mut conn)
+            .await
+            .expect("EXPLAIN");
+        plans.push(format!("{feed}\n{}", rows.join("\n")));
+    } else {
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .expect("valid URL")
+            .connect()
+            .await
+            .expect("SQLite opens");
+        let explain = |sql: &str| format!("EXPLAIN QUERY PLAN {sql}");
+        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&explain(&refresh))
+            .bind(room.to_string())
+            .bind(jti.to_string())
+            .bind("alice")
+            .bind(1_i64)
+            .bind(key.to_string())
+            .fetch_all(&mut conn)
+            .await
+            .expect("EXPLAIN QUERY PLAN");
+        plans.push(format!(
+            "{refresh}\n{}",
+            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+        ));
+        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&explain(&feed))
+            .bind(account.to_string())
+            .bind(0_i64)
+            .bind(100_i64)
+            .bind(1_i64)
+            .bind(100_i64)
+            .fetch_all(&mut conn)
+            .await
+            .expect("EXPLAIN QUERY PLAN");
+        plans.push(format!(
+            "{feed}\n{}",
+            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+        ));
+    }
+    plans
+}

@@ -202,3 +202,24 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    async fn revocation_lookups_are_served_by_their_indexes(backend: Backend) {
+        let (db, _store) = open(backend).await;
+        let plans = roomgate_store::testing::revocation_query_plans(db.url()).await;
+        let [refresh, feed] = plans.as_slice() else { panic!("two plans: {plans:?}") };
+        // The refresh path's one read: each selector is one probe of its own partial index, never a scan of the
+        // table, however many revocations there are.
+        for index in ["revocations_room_jti", "revocations_room_identity", "revocations_room_cutoff"] {
+            assert!(refresh.contains(index), "{index} not used:\n{refresh}");
+        }
+        assert!(feed.contains("revocations_account_seq"), "the feed reads in its order's index:\n{feed}");
+        for plan in [refresh, feed] {
+            assert!(
+                !plan.lines().any(|l| l.trim_start().starts_with("SCAN revocations") || l.contains("Seq Scan on revocations")),
+                "a full scan:\n{plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE") && !plan.contains("Sort"), "a sort:\n{plan}");
+        }
+    }
+}

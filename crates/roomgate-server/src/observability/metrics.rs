@@ -54,6 +54,9 @@ pub const LOG_LINES_DROPPED: &str = "roomgate_log_lines_dropped_total";
 pub const REVOCATIONS_CREATED: &str = "roomgate_revocations_created_total";
 /// Answers of the revocation feed, by `outcome` (`delivered`: with revocations, `empty`: none after the cursor).
 pub const REVOCATION_FEED: &str = "roomgate_revocation_feed_requests_total";
+/// Introspections answered, by `outcome` (`active`, the inactive reason, or `not_ours`: not the caller's token,
+/// or no token).
+pub const INTROSPECTIONS: &str = "roomgate_token_introspections_total";
 /// Always 1, labelled with the `version`.
 pub const BUILD_INFO: &str = "roomgate_build_info";
 
@@ -151,6 +154,11 @@ fn describe() {
         REVOCATION_FEED,
         Unit::Count,
         "Revocation feed answers, with revocations (delivered) or none (empty)."
+    );
+    describe_counter!(
+        INTROSPECTIONS,
+        Unit::Count,
+        "Token introspections, by outcome (active, the inactive reason, or not_ours)."
     );
     describe_gauge!(BUILD_INFO, "Always 1; the version is a label.");
 }
@@ -304,6 +312,11 @@ pub fn token_refreshed(scheme: &'static str) {
 /// Counts a stored revocation (`selector` is its fixed name).
 pub fn revocation_created(selector: &'static str) {
     counter!(REVOCATIONS_CREATED, "selector" => selector).increment(1);
+}
+
+/// Counts an introspection (`outcome` is a fixed name).
+pub fn token_introspected(outcome: &'static str) {
+    counter!(INTROSPECTIONS, "outcome" => outcome).increment(1);
 }
 
 /// Counts an answer of the revocation feed.

@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 pub use metrics::{
     client_ip_header_unusable, connection_closed, count_dropped_log_lines, metrics_router, rate_limited,
-    revocation_created, revocation_feed_answered, serve_metrics, token_minted, token_refreshed,
-    token_rejected,
+    revocation_created, revocation_feed_answered, serve_metrics, token_introspected, token_minted,
+    token_refreshed, token_rejected,
 };
 pub use request_id::{RequestId, X_REQUEST_ID};
 pub use store::InstrumentedStore;

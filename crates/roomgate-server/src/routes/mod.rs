@@ -1,5 +1,6 @@
 //! Routes, grouped by area.
 mod docs;
+mod introspect;
 mod meta;
 pub(crate) mod openapi;
 mod revocations;
@@ -53,6 +54,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/v2/rooms/{room_id}/actions/generate_join_client_token",
             post(tokens::create_current),
         )
+        .route("/v2/tokens/introspect", post(introspect::introspect))
         .merge(refresh)
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

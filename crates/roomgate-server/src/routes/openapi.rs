@@ -6,9 +6,9 @@
 
 use roomgate_types::{
     AccessToken, ClientToken, CreateAccessTokenRequest, CreateRoomRequest, ErrorBody, ErrorObject,
-    ErrorSource, GenerateClientTokenRequest, JoinClientToken, PageMeta, Permissions,
-    RefreshAccessTokenRequest, RefreshClientTokenRequest, Revocation, RevocationFeed, RevokeTokensRequest,
-    Room, RoomAccessToken, Source,
+    ErrorSource, GenerateClientTokenRequest, InactiveReason, IntrospectRequest, Introspection,
+    JoinClientToken, PageMeta, Permissions, RefreshAccessTokenRequest, RefreshClientTokenRequest, Revocation,
+    RevocationFeed, RevocationRef, RevokeTokensRequest, Room, RoomAccessToken, Source,
 };
 use utoipa::{
     openapi::{
@@ -49,6 +49,7 @@ pub fn openapi() -> Document {
         super::revocations::revoke,
         super::revocations::list,
         super::revocations::feed,
+        super::introspect::introspect,
         super::meta::jwks,
         super::meta::healthz,
         super::meta::readyz,
@@ -59,6 +60,7 @@ pub fn openapi() -> Document {
         CreateAccessTokenRequest, RefreshAccessTokenRequest, RoomAccessToken, AccessToken,
         GenerateClientTokenRequest, RefreshClientTokenRequest, JoinClientToken, ClientToken,
         Permissions, Source, Jwks, Jwk, Health, RevokeTokensRequest, Revocation, RevocationFeed,
+        IntrospectRequest, Introspection, InactiveReason, RevocationRef,
     )),
     modifiers(&BearerAuth, &OptionalBodies, &RequestTimeout, &OneSelector),
     security(("bearerAuth" = [])),
@@ -69,6 +71,8 @@ pub fn openapi() -> Document {
             `refresh_client_token`): one behaviour, two vocabularies."),
         (name = "Revocations", description = "roomgate's extension: stop honouring issued tokens (one, a \
             participant's, or a room's issued before an instant), and the feed media servers follow to learn of it."),
+        (name = "Tokens", description = "roomgate's extension: ask whether a token is active, and if not why \
+            (expired, revoked, signed under an unknown key, ...), without reading the server's logs."),
         (name = "Keys and health", description = "The public keys that verify tokens, and probes."),
     ),
 )]

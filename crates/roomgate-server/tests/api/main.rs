@@ -9,6 +9,7 @@ mod forbidden;
 mod harness;
 mod health;
 mod inputs;
+mod introspect;
 mod isolation;
 mod jwks;
 mod jwt;

@@ -344,6 +344,7 @@ fn every_route_is_documented_and_every_error_is_a_telnyx_error_body() {
         "POST /v2/rooms/{room_id}/actions/revoke_tokens",
         "GET /v2/rooms/{room_id}/revocations",
         "GET /v2/revocations",
+        "POST /v2/tokens/introspect",
         "GET /.well-known/jwks.json",
         "GET /healthz",
         "GET /readyz",
