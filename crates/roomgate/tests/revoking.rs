@@ -264,7 +264,6 @@ fn help_documents_the_new_commands() {
 }
 
 #[tokio::test]
-#[ignore = "needs POST /v2/tokens/introspect, which lands on main later"]
 async fn introspect_reads_or_prints_json_and_exits_1_when_inactive() {
     let cli = Cli::start().await;
     let room = cli.room();

@@ -342,7 +342,6 @@ async fn another_accounts_room_is_not_found() {
 }
 
 #[tokio::test]
-#[ignore = "needs POST /v2/tokens/introspect, which lands on main later"]
 async fn introspection_says_active_or_revoked_and_hides_other_accounts() {
     let server = TestServer::start().await;
     let client = server.client();
