@@ -27,25 +27,23 @@ impl Server {
         let key = text(&created.stdout).lines().last().unwrap().trim().to_owned();
         assert!(key.starts_with("rg_"), "{key}");
 
-        let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
         let log_path = dir.path().join("serve.log");
         let log = std::fs::File::create(&log_path).unwrap();
-        let child = Command::new(BIN)
-            .args(["serve", "--listen", &addr.to_string(), "--database", &database])
+        let stdout = crate::common::stdout_of(&log_path);
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
             .env_clear()
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(log)
             .spawn()
             .unwrap();
-        let mut server = Self {
-            addr,
-            key,
-            child,
-            dir,
-        };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            let exited = server.child.try_wait().unwrap();
+        let addr = loop {
+            let output = std::fs::read_to_string(&stdout).unwrap_or_default();
+            if let Some(addr) = crate::common::listening_addr(&output) {
+                break addr.parse().expect("a socket address");
+            }
+            let exited = child.try_wait().unwrap();
             let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
             assert!(exited.is_none(), "roomgate serve exited ({exited:?}):\n{}", log());
             assert!(
@@ -54,8 +52,13 @@ impl Server {
                 log()
             );
             std::thread::sleep(Duration::from_millis(50));
+        };
+        Self {
+            addr,
+            key,
+            child,
+            dir,
         }
-        server
     }
 
     fn url(&self) -> String {

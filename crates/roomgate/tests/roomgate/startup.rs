@@ -3,7 +3,6 @@
 use std::{
     fs::File,
     io::{BufRead, BufReader},
-    net::TcpListener,
     os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -12,9 +11,7 @@ use std::{
 
 use roomgate_store::{backend_test, testing::TestDatabase};
 
-mod common;
-
-use common::{api_key, BIN};
+use crate::common::{api_key, listening_addr, BIN};
 
 /// A `roomgate serve` whose stdout (the log stream) and stderr go to files; killed when dropped.
 struct Started {
@@ -45,14 +42,24 @@ impl Drop for Started {
 async fn start(database: &str) -> Started {
     let dir = tempfile::tempdir().unwrap();
     let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &addr.to_string(), "--database", database])
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
         .env_clear()
         .stdout(File::create(&stdout).unwrap())
         .stderr(File::create(&stderr).unwrap())
         .spawn()
         .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let addr = loop {
+        if let Some(addr) = listening_addr(&std::fs::read_to_string(&stdout).unwrap_or_default()) {
+            break addr;
+        }
+        let exited = child.try_wait().unwrap();
+        let output = || std::fs::read_to_string(&stderr).unwrap_or_default();
+        assert!(exited.is_none(), "serve exited ({exited:?}): {}", output());
+        assert!(Instant::now() < deadline, "not listening: {}", output());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let mut started = Started {
         base: format!("http://{addr}"),
         child,
@@ -145,9 +152,8 @@ backend_test! {
 async fn the_first_api_key_is_printed_when_stdout_is_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("roomgate.db");
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let serve = format!(
-        "{BIN} serve --listen {addr} --database sqlite://{}",
+        "{BIN} serve --listen 127.0.0.1:0 --database sqlite://{}",
         path.display()
     );
     // script(1) runs it with a pseudo-terminal as stdout, as an operator's shell would.
@@ -173,6 +179,15 @@ async fn the_first_api_key_is_printed_when_stdout_is_a_terminal() {
             .expect("a key line within 30 s");
         if let Some(key) = line.trim().strip_prefix("rg_") {
             break format!("rg_{key}");
+        }
+    };
+    // The key is shown before the server logs where it listens.
+    let addr = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the listening line within 30 s");
+        if let Some(addr) = listening_addr(&format!("{line}\n")) {
+            break addr;
         }
     };
     assert!(

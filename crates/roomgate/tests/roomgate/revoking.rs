@@ -1,9 +1,8 @@
 //! `roomgate tokens revoke`, `tokens revocations` and `tokens introspect` against a live `roomgate serve`.
-mod common;
 
 use std::process::{Command, Output, Stdio};
 
-use common::{api_key, serve, Served, BIN};
+use crate::common::{api_key, serve, Served, BIN};
 use serde_json::Value;
 
 /// A served SQLite store and a key for it.
