@@ -3,7 +3,7 @@
 use std::{
     fs::File,
     path::{Path, PathBuf},
-    process::{Child, Command},
+    process::{Child, Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
@@ -139,4 +139,68 @@ pub fn api_key(database: &str) -> String {
         .unwrap()
         .trim()
         .to_owned()
+}
+
+/// `roomgate serve` over a fresh SQLite file with one API key, and the CLI run against it; killed when dropped.
+pub struct Cli {
+    pub served: Served,
+    pub key: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Cli {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database = format!("sqlite://{}", dir.path().join("roomgate.db").display());
+        let key = api_key(&database);
+        assert!(key.starts_with("rg_"), "{key}");
+        let served = serve(&database, &dir.path().join("serve.log"), &[]).await;
+        Self { served, key, dir }
+    }
+
+    /// The API's base URL, as `ROOMGATE_URL` takes it.
+    pub fn url(&self) -> String {
+        format!("{}/v2", self.served.base)
+    }
+
+    /// `roomgate <args>` with this server's URL and key in the environment.
+    pub fn run(&self, args: &[&str]) -> Output {
+        run_with_env(
+            args,
+            &[("ROOMGATE_URL", &self.url()), ("ROOMGATE_API_KEY", &self.key)],
+        )
+    }
+
+    /// Like `run`, and it must succeed; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// Like `ok`, with `--json`, parsed.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        serde_json::from_str(&self.ok(&args)).unwrap()
+    }
+}
+
+/// `roomgate <args>` with only `env` in its environment and no stdin.
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap()
 }
