@@ -5,20 +5,18 @@ use std::{
     io::{BufRead, BufReader},
     os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    process::{Command, Stdio},
+    time::Duration,
 };
 
 use roomgate_store::{backend_test, testing::TestDatabase};
 
-use crate::common::{api_key, listening_addr, BIN};
+use crate::common::{api_key, listening_addr, serve, stdout_of, Served, BIN};
 
 /// A `roomgate serve` whose stdout (the log stream) and stderr go to files; killed when dropped.
 struct Started {
-    base: String,
-    child: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
+    served: Served,
+    log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -26,14 +24,7 @@ impl Started {
     /// Everything it wrote to stdout and stderr so far.
     fn output(&self) -> String {
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        format!("{}\n{}", read(&self.stdout), read(&self.stderr))
-    }
-}
-
-impl Drop for Started {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        format!("{}\n{}", read(&stdout_of(&self.log)), read(&self.log))
     }
 }
 
@@ -41,48 +32,12 @@ impl Drop for Started {
 /// `/readyz` answers.
 async fn start(database: &str) -> Started {
     let dir = tempfile::tempdir().unwrap();
-    let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
-        .env_clear()
-        .stdout(File::create(&stdout).unwrap())
-        .stderr(File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let addr = loop {
-        if let Some(addr) = listening_addr(&std::fs::read_to_string(&stdout).unwrap_or_default()) {
-            break addr;
-        }
-        let exited = child.try_wait().unwrap();
-        let output = || std::fs::read_to_string(&stderr).unwrap_or_default();
-        assert!(exited.is_none(), "serve exited ({exited:?}): {}", output());
-        assert!(Instant::now() < deadline, "not listening: {}", output());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let mut started = Started {
-        base: format!("http://{addr}"),
-        child,
-        stdout,
-        stderr,
+    let log = dir.path().join("serve.log");
+    let served = serve(database, &log, &[]).await;
+    Started {
+        served,
+        log,
         _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let exited = started.child.try_wait().unwrap();
-        assert!(
-            exited.is_none(),
-            "serve exited ({exited:?}): {}",
-            started.output()
-        );
-        if reqwest::get(format!("{}/readyz", started.base))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return started;
-        }
-        assert!(Instant::now() < deadline, "not ready: {}", started.output());
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -125,7 +80,7 @@ backend_test! {
                 assert!(key.starts_with("rg_"), "{key}");
                 assert!(!output.contains(key.trim_start_matches("rg_")), "{output}");
                 assert!(output.contains(&file.display().to_string()), "the log says where it is: {output}");
-                assert_eq!(rooms_status(&server.base, &key).await, 200, "the key in the file works");
+                assert_eq!(rooms_status(&server.served.base, &key).await, 200, "the key in the file works");
             }
             roomgate_store::testing::Backend::Postgres => {
                 // No file to put it in: no key is made, and the log says how to make one.
@@ -226,7 +181,11 @@ async fn database_files_others_can_read_are_tightened_to_0600_and_the_log_says_s
         output.contains("its mode is now 0600") && output.contains("0644"),
         "{output}"
     );
-    assert_eq!(rooms_status(&server.base, &key).await, 200, "the data is intact");
+    assert_eq!(
+        rooms_status(&server.served.base, &key).await,
+        200,
+        "the data is intact"
+    );
     drop(server);
 
     // The commands that open the store directly do the same, and say so on stderr.
