@@ -24,37 +24,30 @@ pub(crate) fn fast_config() -> Config {
     config
 }
 
-pub(crate) async fn create_room(http: &reqwest::Client, base: &str, key: &str) -> String {
+/// `POST base+path` with `key` and an empty body, which must answer 201: the member `field` of its `data`.
+async fn created(http: &reqwest::Client, base: &str, path: &str, key: &str, field: &str) -> String {
     let resp = http
-        .post(url(base, "/v2/rooms"))
+        .post(url(base, path))
         .bearer_auth(key)
         .json(&json!({}))
         .send()
         .await
         .expect("send");
     assert_eq!(resp.status(), StatusCode::CREATED);
-    resp.json::<Value>().await.expect("json")["data"]["id"]
+    resp.json::<Value>().await.expect("json")["data"][field]
         .as_str()
-        .expect("id")
+        .expect(field)
         .to_owned()
 }
 
+pub(crate) async fn create_room(http: &reqwest::Client, base: &str, key: &str) -> String {
+    created(http, base, "/v2/rooms", key, "id").await
+}
+
+/// Mints on `base`: the refresh token.
 async fn mint(http: &reqwest::Client, base: &str, key: &str, room: &str) -> String {
-    let resp = http
-        .post(url(
-            base,
-            &format!("/v2/rooms/{room}/actions/create_access_token"),
-        ))
-        .bearer_auth(key)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    resp.json::<Value>().await.expect("json")["data"]["refresh_token"]
-        .as_str()
-        .expect("refresh")
-        .to_owned()
+    let path = format!("/v2/rooms/{room}/actions/create_access_token");
+    created(http, base, &path, key, "refresh_token").await
 }
 
 async fn refresh(http: &reqwest::Client, base: &str, room: &str, token: &str) -> StatusCode {
