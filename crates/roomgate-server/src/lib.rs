@@ -21,6 +21,8 @@ pub mod observability;
 pub mod ratelimit;
 mod routes;
 pub mod serving;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod timefmt;
 
 use std::{future::Future, sync::Arc, time::Duration};
