@@ -9,15 +9,15 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::{
-    listing::{Conditions, TotalFrom, Window},
+    listing::{Conditions, Window},
+    shared::{SqlBackend, Then},
     sql::{self, Columns, Statement, Value},
-    ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, RefreshCheck, Result, RevocationRecord, RoomFilter,
-    RoomPatch, RoomRecord, SigningKeyRecord, Store, StoreError, TokenFacts,
+    KeyAuth, NewRevocation, RefreshCheck, Result, RevocationRecord, RoomRecord, StoreError, TokenFacts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-/// A [`Store`] on a PostgreSQL database.
+/// A [`Store`](crate::Store) on a PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
@@ -29,7 +29,7 @@ pub struct PostgresStore {
 const REVOKED_CHANNEL: &str = "roomgate_revocations";
 
 /// Revocations stored through any replica: bumped by this replica's inserts at once and by the others' through
-/// a `LISTEN` connection, started by the first [`Store::revocation_signal`] and ended when the store is dropped.
+/// a `LISTEN` connection, started by the first [`Store::revocation_signal`](crate::Store::revocation_signal) and ended when the store is dropped.
 #[derive(Debug)]
 struct Revoked {
     signal: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
@@ -159,7 +159,7 @@ impl PostgresStore {
         self.readers
             .read(&self.pool, move |conn| {
                 let s = s.clone();
-                Box::pin(async move { optional(conn, &s).await })
+                Box::pin(async move { query(&s).fetch_optional(conn).await })
             })
             .await
     }
@@ -199,6 +199,10 @@ impl Columns for PgRow {
         Ok(self.try_get(col)?)
     }
 
+    fn get_at<T: sql::Column>(&self, index: usize) -> Result<T> {
+        Ok(self.try_get(index)?)
+    }
+
     fn uuid(&self, col: &str) -> Result<Option<Uuid>> {
         Ok(self.try_get(col)?)
     }
@@ -222,125 +226,114 @@ async fn execute<'e>(e: impl PgExecutor<'e>, s: &Statement) -> sqlx::Result<u64>
     Ok(query(s).execute(e).await?.rows_affected())
 }
 
-async fn optional<'e>(e: impl PgExecutor<'e>, s: &Statement) -> sqlx::Result<Option<PgRow>> {
-    query(s).fetch_optional(e).await
-}
-
-async fn all<'e>(e: impl PgExecutor<'e>, s: &Statement) -> sqlx::Result<Vec<PgRow>> {
-    query(s).fetch_all(e).await
-}
-
-/// A foreign key that no longer holds (the room was deleted meanwhile) means the room is gone.
-fn room_gone(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        _ => e.into(),
-    }
-}
-
-/// Rooms per statement of a bulk insert (10 parameters each, within PostgreSQL's 65,535).
-const BULK_ROWS: usize = 2000;
-
 /// Serializes rotations across replicas (an arbitrary, fixed advisory-lock id).
 const ROTATION_LOCK: i64 = 0x726f_6f6d_6761_7465;
 
-/// Makes a transaction one read-only snapshot (a total and its page agree).
-const SNAPSHOT: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-
 #[async_trait]
-impl Store for PostgresStore {
-    async fn ping(&self) -> Result<()> {
-        execute(&self.pool, &Statement::new(sql::PING)).await?;
-        Ok(())
+impl SqlBackend for PostgresStore {
+    type Row = PgRow;
+
+    async fn execute(&self, s: &Statement) -> Result<u64> {
+        Ok(execute(&self.pool, s).await?)
     }
 
-    async fn ensure_account(&self, name: &str, now: i64) -> Result<Uuid> {
-        let [insert, select] = sql::ensure_account(name, now);
-        execute(&self.pool, &insert).await?;
-        let row = optional(&self.pool, &select).await?;
-        row.ok_or(StoreError::NotFound)?.id("id")
+    async fn all(&self, s: &Statement) -> Result<Vec<PgRow>> {
+        Ok(query(s).fetch_all(&self.pool).await?)
     }
 
-    async fn insert_api_key(&self, key: &NewApiKey) -> Result<ApiKeyRecord> {
-        let [insert, select] = sql::insert_api_key(key);
-        execute(&self.pool, &insert).await?;
-        let row = optional(&self.pool, &select).await?;
-        sql::api_key(&row.ok_or(StoreError::NotFound)?)
+    async fn snapshot(&self, first: &Statement, then: Then<'_, PgRow>) -> Result<[Vec<PgRow>; 2]> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let rows = query(first).fetch_all(&mut *tx).await?;
+        let more = match then(&rows)? {
+            Some(next) => query(&next).fetch_all(&mut *tx).await?,
+            None => Vec::new(),
+        };
+        tx.commit().await?;
+        Ok([rows, more])
     }
 
-    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
-        let rows = all(&self.pool, &sql::list_api_keys()).await?;
-        rows.iter().map(sql::api_key).collect()
+    async fn write_all(&self, statements: &[Statement]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for s in statements {
+            execute(&mut *tx, s).await?;
+        }
+        Ok(tx.commit().await?)
     }
 
-    async fn revoke_api_key(&self, id: Uuid, now: i64) -> Result<()> {
-        let done = execute(&self.pool, &sql::revoke_api_key(id, now)).await?;
-        if done == 0 {
+    async fn revoke(&self, r: &NewRevocation) -> Result<RevocationRecord> {
+        let mut tx = self.pool.begin().await?;
+        // Holds the account's row lock until commit: the account's revocations commit in number order.
+        let seq = query(&sql::next_seq(r.account_id))
+            .fetch_optional(&mut *tx)
+            .await?;
+        let seq: i64 = seq.ok_or(StoreError::NotFound)?.try_get(0)?;
+        let inserted = execute(&mut *tx, &sql::insert_revocation(r, seq))
+            .await
+            .map_err(sql::room_gone)?;
+        if inserted == 0 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
-    }
-
-    async fn authenticate(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>> {
-        let row = self
-            .hot_read(Statement::new(sql::AUTHENTICATE).bind(&key_hash[..]))
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(REVOKED_CHANNEL)
+            .bind(r.account_id.to_string())
+            .execute(&mut *tx)
             .await?;
-        row.as_ref().map(sql::key_auth).transpose()
+        tx.commit().await.map_err(sql::room_gone)?;
+        Revoked::bump(&self.revoked.signal);
+        Ok(RevocationRecord {
+            seq,
+            revocation: r.clone(),
+        })
     }
 
-    async fn authorize_room(&self, key_hash: &[u8; 32], room_id: Uuid) -> Result<Option<(KeyAuth, bool)>> {
-        let read = Statement::new(sql::AUTHORIZE_ROOM)
-            .bind(&key_hash[..])
-            .bind(room_id);
+    async fn rotate(&self, insert: &Statement, retire: &Statement) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Rotations through every replica take turns, so the insert's check of recent keys holds until commit.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(ROTATION_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        if execute(&mut *tx, insert).await? == 0 {
+            return Ok(false);
+        }
+        execute(&mut *tx, retire).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    fn insert_room(&self, room: &RoomRecord, max_rooms: Option<u64>) -> Statement {
+        // `FOR UPDATE` waits for any create or delete of the account in flight and then reads the count it
+        // committed, so creates at once from any replica cannot pass the limit together.
+        sql::insert_room(room, max_rooms, " FOR UPDATE")
+    }
+
+    fn listing_page(&self, account_id: Uuid, conditions: &Conditions, window: &Window) -> Statement {
+        // The offset is skipped in an index-only scan of (account_id, created_at, id); only the page's rows
+        // are read from the table (an index scan would fetch every skipped row from the heap).
+        sql::listing_page(account_id, conditions, window, "id")
+    }
+
+    async fn read_key(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>> {
+        let read = Statement::new(sql::AUTHENTICATE).bind(&key_hash[..]);
+        self.hot_read(read).await?.as_ref().map(sql::key_auth).transpose()
+    }
+
+    async fn read_key_and_room(&self, key_hash: &[u8; 32], room: Uuid) -> Result<Option<(KeyAuth, bool)>> {
+        let read = Statement::new(sql::AUTHORIZE_ROOM).bind(&key_hash[..]).bind(room);
         let row = self.hot_read(read).await?;
         row.map(|r| Ok((sql::key_auth(&r)?, r.try_get::<bool, _>("found")?)))
             .transpose()
     }
 
-    async fn insert_room_within(&self, room: &RoomRecord, max_rooms: Option<u64>) -> Result<()> {
-        // One statement. `FOR UPDATE` waits for any create or delete of the account in flight and then reads
-        // the count it committed, so creates at once from any replica cannot pass the limit together.
-        let insert = sql::insert_room(room, max_rooms, " FOR UPDATE");
-        if execute(&self.pool, &insert).await? == 0 {
-            return Err(StoreError::LimitReached("rooms"));
-        }
-        Ok(())
+    async fn read_room_exists(&self, id: Uuid) -> Result<bool> {
+        let read = Statement::new(sql::ROOM_EXISTS).bind(id);
+        Ok(self.hot_read(read).await?.is_some())
     }
 
-    async fn insert_rooms(&self, rooms: &[RoomRecord]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        for batch in rooms.chunks(BULK_ROWS) {
-            let columns = crate::listing::ROOM_COLUMNS;
-            let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO rooms ({columns}) "));
-            insert.push_values(batch, |mut row, room| {
-                for value in sql::room_values(room) {
-                    match value {
-                        Value::Id(v) => row.push_bind(v),
-                        Value::Text(v) => row.push_bind(v),
-                        Value::Int(v) => row.push_bind(v),
-                        Value::Int32(v) => row.push_bind(v),
-                        Value::Bool(v) => row.push_bind(v),
-                        Value::Bytes(v) => row.push_bind(v),
-                    };
-                }
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn get_room(&self, account_id: Uuid, id: Uuid) -> Result<RoomRecord> {
-        let row = optional(&self.pool, &sql::get_room(account_id, id)).await?;
-        sql::room(&row.ok_or(StoreError::NotFound)?)
-    }
-
-    async fn room_exists(&self, id: Uuid) -> Result<bool> {
-        let row = self.hot_read(Statement::new(sql::ROOM_EXISTS).bind(id)).await?;
-        Ok(row.is_some())
-    }
-
-    async fn check_refresh(&self, token: &TokenFacts<'_>, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
+    async fn read_refresh(&self, token: &TokenFacts<'_>, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
         let read = Statement::new(sql::REFRESH_CHECK.as_str())
             .bind(token.room_id)
             .bind(token.jti)
@@ -356,166 +349,13 @@ impl Store for PostgresStore {
         ))
     }
 
-    async fn insert_revocation(&self, r: &NewRevocation) -> Result<RevocationRecord> {
-        let mut tx = self.pool.begin().await?;
-        // Holds the account's row lock until commit: the account's revocations commit in number order.
-        let seq = optional(&mut *tx, &sql::next_seq(r.account_id)).await?;
-        let seq: i64 = seq.ok_or(StoreError::NotFound)?.try_get(0)?;
-        let inserted = execute(&mut *tx, &sql::insert_revocation(r, seq))
-            .await
-            .map_err(room_gone)?;
-        if inserted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(REVOKED_CHANNEL)
-            .bind(r.account_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await.map_err(room_gone)?;
-        Revoked::bump(&self.revoked.signal);
-        Ok(RevocationRecord {
-            seq,
-            revocation: r.clone(),
-        })
-    }
-
-    async fn list_revocations(
-        &self,
-        account_id: Uuid,
-        room_id: Uuid,
-        now: i64,
-        limit: u32,
-        offset: u64,
-    ) -> Result<(Vec<RevocationRecord>, u64)> {
-        let [count, page] = sql::room_revocations(account_id, room_id, now, limit, offset);
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(SNAPSHOT).execute(&mut *tx).await?;
-        let total: i64 = query(&count).fetch_one(&mut *tx).await?.try_get(0)?;
-        let rows = all(&mut *tx, &page).await?;
-        tx.commit().await?;
-        let page = rows.iter().map(sql::revocation).collect::<Result<_>>()?;
-        Ok((page, u64::try_from(total).unwrap_or(0)))
-    }
-
-    async fn revocation_feed(
-        &self,
-        account_id: Uuid,
-        after: i64,
-        now: i64,
-        limit: u32,
-    ) -> Result<(Vec<RevocationRecord>, i64)> {
-        // The head first, then the rows up to it: every revocation numbered up to a committed head has
-        // committed (the number and the row are taken in one transaction, under the account's row lock), so
-        // nothing below the returned cursor can appear later, whatever commits meanwhile.
-        let head: Option<i64> = match optional(&self.pool, &sql::feed_head(account_id)).await? {
-            Some(row) => row.try_get(0)?,
-            None => None,
-        };
-        let head = head.unwrap_or(0);
-        let rows = all(&self.pool, &sql::feed(account_id, after, head, now, limit)).await?;
-        let page: Vec<RevocationRecord> = rows.iter().map(sql::revocation).collect::<Result<_>>()?;
-        let next = sql::feed_next(&page, head, limit);
-        Ok((page, next))
-    }
-
-    async fn find_revocation(&self, token: &TokenFacts<'_>) -> Result<Option<RevocationRecord>> {
-        let row = optional(&self.pool, &sql::covering(token)).await?;
-        row.as_ref().map(sql::revocation).transpose()
-    }
-
-    async fn prune_revocations(&self, now: i64) -> Result<u64> {
-        Ok(execute(&self.pool, &sql::prune_revocations(now)).await?)
-    }
-
-    fn revocation_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+    fn signal(&self) -> tokio::sync::watch::Receiver<u64> {
         let receiver = self.revoked.signal.subscribe();
         self.revoked.listening.call_once(|| {
             let weak = std::sync::Arc::downgrade(&self.revoked.signal);
             tokio::spawn(Revoked::listen(self.pool.clone(), weak));
         });
         receiver
-    }
-
-    async fn list_rooms(
-        &self,
-        account_id: Uuid,
-        filter: &RoomFilter,
-        limit: u32,
-        offset: u64,
-    ) -> Result<(Vec<RoomRecord>, u64)> {
-        let conditions = Conditions::of(filter, |n| format!("${n}"));
-        let (from, first) = sql::listing_total(account_id, &conditions, filter);
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(SNAPSHOT).execute(&mut *tx).await?;
-        let rows = all(&mut *tx, &first).await?;
-        if from == TotalFrom::Rows {
-            tx.commit().await?;
-            return sql::rows_page(&rows, limit, offset);
-        }
-        let total = match rows.first() {
-            Some(row) => u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0),
-            None => 0,
-        };
-        let Some(window) = Window::of(total, limit, offset) else {
-            tx.commit().await?;
-            return Ok((Vec::new(), total));
-        };
-        // The offset is skipped in an index-only scan of (account_id, created_at, id); only the page's rows
-        // are read from the table (an index scan would fetch every skipped row from the heap).
-        let page = sql::listing_page(account_id, &conditions, &window, "id");
-        let rows = all(&mut *tx, &page).await?;
-        tx.commit().await?;
-        Ok((sql::window_page(&rows, &window)?, total))
-    }
-
-    async fn update_room(
-        &self,
-        account_id: Uuid,
-        id: Uuid,
-        patch: &RoomPatch,
-        now: i64,
-    ) -> Result<RoomRecord> {
-        let row = optional(&self.pool, &sql::update_room(account_id, id, patch, now)).await?;
-        sql::room(&row.ok_or(StoreError::NotFound)?)
-    }
-
-    async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()> {
-        if execute(&self.pool, &sql::delete_room(account_id, id)).await? == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-
-    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
-        let rows = all(&self.pool, &sql::signing_keys()).await?;
-        rows.iter().map(sql::signing_key).collect()
-    }
-
-    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
-        execute(&self.pool, &sql::insert_signing_key(key)).await?;
-        Ok(())
-    }
-
-    async fn rotate_signing_key(
-        &self,
-        key: &SigningKeyRecord,
-        retire_others_at_secs: i64,
-        unless_created_since_secs: Option<i64>,
-    ) -> Result<bool> {
-        let [insert, retire] = sql::rotate_signing_key(key, retire_others_at_secs, unless_created_since_secs);
-        let mut tx = self.pool.begin().await?;
-        // Rotations from every replica take turns, so the check of recent keys and the insert are atomic.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(ROTATION_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        if execute(&mut *tx, &insert).await? == 0 {
-            return Ok(false);
-        }
-        execute(&mut *tx, &retire).await?;
-        tx.commit().await?;
-        Ok(true)
     }
 }
 

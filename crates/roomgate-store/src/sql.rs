@@ -147,8 +147,7 @@ pub(crate) fn revoke_api_key(id: Uuid, now: i64) -> Statement {
         .bind(now)
 }
 
-/// `lock` follows the read of the account's room count: PostgreSQL's ` FOR UPDATE` makes a create wait for
-/// any create or delete of the account in flight; SQLite's one writer needs nothing.
+/// One statement; `lock` follows the read of the account's room count (see each backend).
 pub(crate) fn insert_room(room: &RoomRecord, max_rooms: Option<u64>, lock: &str) -> Statement {
     let sql = match max_rooms {
         None => {
@@ -167,8 +166,31 @@ pub(crate) fn insert_room(room: &RoomRecord, max_rooms: Option<u64>, lock: &str)
     }
 }
 
+/// Rooms per statement of a bulk insert (10 parameters each, within SQLite's 32,766 and PostgreSQL's 65,535).
+const BULK_ROWS: usize = 2000;
+
+/// Stores many rooms, a batch a statement.
+pub(crate) fn insert_rooms(rooms: &[RoomRecord]) -> Vec<Statement> {
+    let columns = ROOM_COLUMNS.split(',').count();
+    let batch = |rooms: &[RoomRecord]| {
+        let rows: Vec<String> = (0..rooms.len())
+            .map(|i| {
+                let params: Vec<String> = (1..=columns).map(|c| format!("${}", i * columns + c)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let mut statement = Statement::new(format!(
+            "INSERT INTO rooms ({ROOM_COLUMNS}) VALUES {}",
+            rows.join(", ")
+        ));
+        statement.args = rooms.iter().flat_map(room_values).collect();
+        statement
+    };
+    rooms.chunks(BULK_ROWS).map(batch).collect()
+}
+
 /// A room's values in [`ROOM_COLUMNS`] order.
-pub(crate) fn room_values(room: &RoomRecord) -> Vec<Value> {
+fn room_values(room: &RoomRecord) -> Vec<Value> {
     vec![
         room.id.into(),
         room.account_id.into(),
@@ -406,10 +428,20 @@ pub(crate) fn window_page<R: Columns>(rows: &[R], window: &Window) -> Result<Vec
     Ok(page)
 }
 
+/// A foreign key that no longer holds (the room was deleted meanwhile) means the room is gone.
+pub(crate) fn room_gone(e: sqlx::Error) -> crate::StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => crate::StoreError::NotFound,
+        _ => e.into(),
+    }
+}
+
 /// Reads a column of either backend's rows.
 pub(crate) trait Columns {
     /// A column both backends decode the same way.
     fn get<T: Column>(&self, col: &str) -> Result<T>;
+    /// The same, by position.
+    fn get_at<T: Column>(&self, index: usize) -> Result<T>;
     /// A UUID column (stored as `uuid` on PostgreSQL, text on SQLite).
     fn uuid(&self, col: &str) -> Result<Option<Uuid>>;
 

@@ -18,15 +18,15 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::{
-    listing::{Conditions, TotalFrom, Window},
+    listing::{Conditions, Window},
+    shared::{SqlBackend, Then},
     sql::{self, Columns, Statement, Value},
-    ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, RefreshCheck, Result, RevocationRecord, RoomFilter,
-    RoomPatch, RoomRecord, SigningKeyRecord, Store, StoreError, TokenFacts,
+    KeyAuth, NewRevocation, RefreshCheck, Result, RevocationRecord, RoomRecord, StoreError, TokenFacts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
-/// A [`Store`] on one SQLite file.
+/// A [`Store`](crate::Store) on one SQLite file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -238,6 +238,10 @@ impl Columns for SqliteRow {
         Ok(self.try_get(col)?)
     }
 
+    fn get_at<T: sql::Column>(&self, index: usize) -> Result<T> {
+        Ok(self.try_get(index)?)
+    }
+
     fn uuid(&self, col: &str) -> Result<Option<Uuid>> {
         let text: Option<String> = self.try_get(col)?;
         text.map(|t| parse_uuid(&t, col)).transpose()
@@ -262,22 +266,9 @@ async fn execute<'e>(e: impl SqliteExecutor<'e>, s: &Statement) -> sqlx::Result<
     Ok(query(&sql, &s.args).execute(e).await?.rows_affected())
 }
 
-async fn optional<'e>(e: impl SqliteExecutor<'e>, s: &Statement) -> sqlx::Result<Option<SqliteRow>> {
-    let sql = sqlite_sql(&s.sql);
-    query(&sql, &s.args).fetch_optional(e).await
-}
-
 async fn all<'e>(e: impl SqliteExecutor<'e>, s: &Statement) -> sqlx::Result<Vec<SqliteRow>> {
     let sql = sqlite_sql(&s.sql);
     query(&sql, &s.args).fetch_all(e).await
-}
-
-/// A foreign key that no longer holds (the room was deleted meanwhile) means the room is gone.
-fn room_gone(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        _ => e.into(),
-    }
 }
 
 /// A key's id and account from the first two columns of a rusqlite row.
@@ -294,47 +285,82 @@ impl KeyAuth {
     }
 }
 
-/// Rooms per statement of a bulk insert (10 parameters each, within SQLite's 32,766).
-const BULK_ROWS: usize = 2000;
-
+// SQLite has one writer: a transaction whose first statement writes holds the write lock from that statement to
+// the commit, so what it reads cannot change meanwhile. A read transaction is one snapshot (WAL).
 #[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> Result<()> {
-        execute(&self.pool, &Statement::new(sql::PING)).await?;
-        Ok(())
+impl SqlBackend for SqliteStore {
+    type Row = SqliteRow;
+
+    async fn execute(&self, s: &Statement) -> Result<u64> {
+        Ok(execute(&self.pool, s).await?)
     }
 
-    async fn ensure_account(&self, name: &str, now: i64) -> Result<Uuid> {
-        let [insert, select] = sql::ensure_account(name, now);
-        execute(&self.pool, &insert).await?;
-        optional(&self.pool, &select)
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .id("id")
+    async fn all(&self, s: &Statement) -> Result<Vec<SqliteRow>> {
+        Ok(all(&self.pool, s).await?)
     }
 
-    async fn insert_api_key(&self, key: &NewApiKey) -> Result<ApiKeyRecord> {
-        let [insert, select] = sql::insert_api_key(key);
-        execute(&self.pool, &insert).await?;
-        sql::api_key(&optional(&self.pool, &select).await?.ok_or(StoreError::NotFound)?)
+    async fn snapshot(&self, first: &Statement, then: Then<'_, SqliteRow>) -> Result<[Vec<SqliteRow>; 2]> {
+        let mut tx = self.pool.begin().await?;
+        let rows = all(&mut *tx, first).await?;
+        let more = match then(&rows)? {
+            Some(next) => all(&mut *tx, &next).await?,
+            None => Vec::new(),
+        };
+        tx.commit().await?;
+        Ok([rows, more])
     }
 
-    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
-        all(&self.pool, &sql::list_api_keys())
-            .await?
-            .iter()
-            .map(sql::api_key)
-            .collect()
-    }
-
-    async fn revoke_api_key(&self, id: Uuid, now: i64) -> Result<()> {
-        match execute(&self.pool, &sql::revoke_api_key(id, now)).await? {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
+    async fn write_all(&self, statements: &[Statement]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for s in statements {
+            execute(&mut *tx, s).await?;
         }
+        Ok(tx.commit().await?)
     }
 
-    async fn authenticate(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>> {
+    async fn revoke(&self, r: &NewRevocation) -> Result<RevocationRecord> {
+        // The first statement writes, so the one write lock is held from the number to the commit.
+        let mut tx = self.pool.begin().await?;
+        let seq = all(&mut *tx, &sql::next_seq(r.account_id)).await?;
+        let seq: i64 = seq.first().ok_or(StoreError::NotFound)?.get_at(0)?;
+        let inserted = execute(&mut *tx, &sql::insert_revocation(r, seq))
+            .await
+            .map_err(sql::room_gone)?;
+        if inserted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        // One process owns the file: no other writer is to be heard.
+        self.revoked.send_modify(|n| *n += 1);
+        Ok(RevocationRecord {
+            seq,
+            revocation: r.clone(),
+        })
+    }
+
+    async fn rotate(&self, insert: &Statement, retire: &Statement) -> Result<bool> {
+        // The insert writes first, so its check of recent keys and the insert are atomic.
+        let mut tx = self.pool.begin().await?;
+        if execute(&mut *tx, insert).await? == 0 {
+            return Ok(false);
+        }
+        execute(&mut *tx, retire).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    fn insert_room(&self, room: &RoomRecord, max_rooms: Option<u64>) -> Statement {
+        // SQLite takes the write lock before the statement runs, so the count it reads cannot change before
+        // the row is in (and the trigger has counted it).
+        sql::insert_room(room, max_rooms, "")
+    }
+
+    fn listing_page(&self, account_id: Uuid, conditions: &Conditions, window: &Window) -> Statement {
+        // The offset is skipped inside the (covering) index; only the page's rows are read from the table.
+        sql::listing_page(account_id, conditions, window, "rowid")
+    }
+
+    async fn read_key(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>> {
         let row = self.readers.read(|conn| {
             conn.prepare_cached(&AUTHENTICATE)?
                 .query_row([&key_hash[..]], key_auth)
@@ -344,9 +370,9 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn authorize_room(&self, key_hash: &[u8; 32], room_id: Uuid) -> Result<Option<(KeyAuth, bool)>> {
+    async fn read_key_and_room(&self, key_hash: &[u8; 32], room: Uuid) -> Result<Option<(KeyAuth, bool)>> {
         let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
-        let room = uuid_text(&room_id, &mut buf);
+        let room = uuid_text(&room, &mut buf);
         let row = self.readers.read(|conn| {
             conn.prepare_cached(&AUTHORIZE_ROOM)?
                 .query_row(rusqlite::params![&key_hash[..], room], |row| {
@@ -358,51 +384,14 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn insert_room_within(&self, room: &RoomRecord, max_rooms: Option<u64>) -> Result<()> {
-        // One statement: SQLite takes the write lock before it runs, so the count it reads cannot change
-        // before the row is in (and the trigger has counted it).
-        match execute(&self.pool, &sql::insert_room(room, max_rooms, "")).await? {
-            0 => Err(StoreError::LimitReached("rooms")),
-            _ => Ok(()),
-        }
-    }
-
-    async fn insert_rooms(&self, rooms: &[RoomRecord]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        for batch in rooms.chunks(BULK_ROWS) {
-            let mut insert =
-                sqlx::QueryBuilder::new(format!("INSERT INTO rooms ({}) ", crate::listing::ROOM_COLUMNS));
-            insert.push_values(batch, |mut row, room| {
-                for value in sql::room_values(room) {
-                    match value {
-                        Value::Id(v) => row.push_bind(v.map(|id| id.to_string())),
-                        Value::Text(v) => row.push_bind(v),
-                        Value::Int(v) => row.push_bind(v),
-                        Value::Int32(v) => row.push_bind(v),
-                        Value::Bool(v) => row.push_bind(v),
-                        Value::Bytes(v) => row.push_bind(v),
-                    };
-                }
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn get_room(&self, account_id: Uuid, id: Uuid) -> Result<RoomRecord> {
-        let row = optional(&self.pool, &sql::get_room(account_id, id)).await?;
-        sql::room(&row.ok_or(StoreError::NotFound)?)
-    }
-
-    async fn room_exists(&self, id: Uuid) -> Result<bool> {
+    async fn read_room_exists(&self, id: Uuid) -> Result<bool> {
         let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
         let id = uuid_text(&id, &mut buf);
         self.readers
             .read(|conn| conn.prepare_cached(&ROOM_EXISTS)?.exists([id]))
     }
 
-    async fn check_refresh(&self, token: &TokenFacts<'_>, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
+    async fn read_refresh(&self, token: &TokenFacts<'_>, minted_by: Option<Uuid>) -> Result<RefreshCheck> {
         let mut bufs = [[0; uuid::fmt::Hyphenated::LENGTH]; 3];
         let [room_buf, jti_buf, key_buf] = &mut bufs;
         let room = uuid_text(&token.room_id, room_buf);
@@ -420,152 +409,7 @@ impl Store for SqliteStore {
         Ok(RefreshCheck::from_facts(room, key, revocation))
     }
 
-    async fn insert_revocation(&self, r: &NewRevocation) -> Result<RevocationRecord> {
-        // The first statement writes, so SQLite's one write lock is held from the number to the commit.
-        let mut tx = self.pool.begin().await?;
-        let seq: i64 = optional(&mut *tx, &sql::next_seq(r.account_id))
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .try_get(0)?;
-        let inserted = execute(&mut *tx, &sql::insert_revocation(r, seq))
-            .await
-            .map_err(room_gone)?;
-        if inserted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await?;
-        self.revoked.send_modify(|n| *n += 1);
-        Ok(RevocationRecord {
-            seq,
-            revocation: r.clone(),
-        })
-    }
-
-    async fn list_revocations(
-        &self,
-        account_id: Uuid,
-        room_id: Uuid,
-        now: i64,
-        limit: u32,
-        offset: u64,
-    ) -> Result<(Vec<RevocationRecord>, u64)> {
-        let [count, page] = sql::room_revocations(account_id, room_id, now, limit, offset);
-        let mut tx = self.pool.begin().await?;
-        let total: Option<i64> = optional(&mut *tx, &count)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-        let rows = all(&mut *tx, &page).await?;
-        tx.commit().await?;
-        let page = rows.iter().map(sql::revocation).collect::<Result<_>>()?;
-        Ok((page, total.and_then(|t| u64::try_from(t).ok()).unwrap_or(0)))
-    }
-
-    async fn revocation_feed(
-        &self,
-        account_id: Uuid,
-        after: i64,
-        now: i64,
-        limit: u32,
-    ) -> Result<(Vec<RevocationRecord>, i64)> {
-        let head = optional(&self.pool, &sql::feed_head(account_id)).await?;
-        let head: i64 = head.map(|r| r.try_get(0)).transpose()?.unwrap_or(0);
-        let rows = all(&self.pool, &sql::feed(account_id, after, head, now, limit)).await?;
-        let page: Vec<_> = rows.iter().map(sql::revocation).collect::<Result<_>>()?;
-        let next = sql::feed_next(&page, head, limit);
-        Ok((page, next))
-    }
-
-    async fn find_revocation(&self, token: &TokenFacts<'_>) -> Result<Option<RevocationRecord>> {
-        let row = optional(&self.pool, &sql::covering(token)).await?;
-        row.as_ref().map(sql::revocation).transpose()
-    }
-
-    async fn prune_revocations(&self, now: i64) -> Result<u64> {
-        Ok(execute(&self.pool, &sql::prune_revocations(now)).await?)
-    }
-
-    fn revocation_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+    fn signal(&self) -> tokio::sync::watch::Receiver<u64> {
         self.revoked.subscribe()
-    }
-
-    async fn list_rooms(
-        &self,
-        account_id: Uuid,
-        filter: &RoomFilter,
-        limit: u32,
-        offset: u64,
-    ) -> Result<(Vec<RoomRecord>, u64)> {
-        let conditions = Conditions::of(filter, |n| format!("${n}"));
-        let (from, first) = sql::listing_total(account_id, &conditions, filter);
-        // One read transaction: the total and the page come from the same snapshot.
-        let mut tx = self.pool.begin().await?;
-        let rows = all(&mut *tx, &first).await?;
-        if from == TotalFrom::Rows {
-            tx.commit().await?;
-            return sql::rows_page(&rows, limit, offset);
-        }
-        let total: Option<i64> = rows.first().map(|r| r.try_get(0)).transpose()?;
-        let total = total.and_then(|t| u64::try_from(t).ok()).unwrap_or(0);
-        let Some(window) = Window::of(total, limit, offset) else {
-            tx.commit().await?;
-            return Ok((Vec::new(), total));
-        };
-        // The offset is skipped inside the (covering) index; only the page's rows are read from the table.
-        let rows = all(
-            &mut *tx,
-            &sql::listing_page(account_id, &conditions, &window, "rowid"),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((sql::window_page(&rows, &window)?, total))
-    }
-
-    async fn update_room(
-        &self,
-        account_id: Uuid,
-        id: Uuid,
-        patch: &RoomPatch,
-        now: i64,
-    ) -> Result<RoomRecord> {
-        let row = optional(&self.pool, &sql::update_room(account_id, id, patch, now)).await?;
-        sql::room(&row.ok_or(StoreError::NotFound)?)
-    }
-
-    async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()> {
-        match execute(&self.pool, &sql::delete_room(account_id, id)).await? {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
-        }
-    }
-
-    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
-        all(&self.pool, &sql::signing_keys())
-            .await?
-            .iter()
-            .map(sql::signing_key)
-            .collect()
-    }
-
-    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
-        execute(&self.pool, &sql::insert_signing_key(key)).await?;
-        Ok(())
-    }
-
-    async fn rotate_signing_key(
-        &self,
-        key: &SigningKeyRecord,
-        retire_others_at_secs: i64,
-        unless_created_since_secs: Option<i64>,
-    ) -> Result<bool> {
-        let [insert, retire] = sql::rotate_signing_key(key, retire_others_at_secs, unless_created_since_secs);
-        // SQLite serializes writers, and the first statement writes, so the check and the insert are atomic.
-        let mut tx = self.pool.begin().await?;
-        if execute(&mut *tx, &insert).await? == 0 {
-            return Ok(false);
-        }
-        execute(&mut *tx, &retire).await?;
-        tx.commit().await?;
-        Ok(true)
     }
 }
