@@ -9,10 +9,9 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::{
-    listing::{Conditions, Window},
-    shared::{SqlBackend, Then},
+    shared::{Serial, SqlBackend, Then},
     sql::{self, Columns, Statement, Value},
-    KeyAuth, NewRevocation, RefreshCheck, Result, RevocationRecord, RoomRecord, StoreError, TokenFacts,
+    KeyAuth, NewRevocation, RefreshCheck, Result, StoreError, TokenFacts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -232,6 +231,12 @@ const ROTATION_LOCK: i64 = 0x726f_6f6d_6761_7465;
 #[async_trait]
 impl SqlBackend for PostgresStore {
     type Row = PgRow;
+    // Waits for any create or delete of the account in flight and then reads the count it committed, so
+    // creates at once from any replica cannot pass the limit together.
+    const ROOM_COUNT_LOCK: &'static str = " FOR UPDATE";
+    // The offset is skipped in an index-only scan of (account_id, created_at, id); only the page's rows are
+    // read from the table (an index scan would fetch every skipped row from the heap).
+    const ROW_KEY: &'static str = "id";
 
     async fn execute(&self, s: &Statement) -> Result<u64> {
         Ok(execute(&self.pool, s).await?)
@@ -255,15 +260,27 @@ impl SqlBackend for PostgresStore {
         Ok([rows, more])
     }
 
-    async fn write_all(&self, statements: &[Statement]) -> Result<()> {
+    async fn write(&self, serial: Serial, first: &Statement, rest: &[Statement]) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        for s in statements {
+        if serial == Serial::Rotation {
+            // Rotations through every replica take turns, so a rotation's check of recent keys holds until
+            // it commits.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(ROTATION_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if execute(&mut *tx, first).await? == 0 {
+            return Ok(false);
+        }
+        for s in rest {
             execute(&mut *tx, s).await?;
         }
-        Ok(tx.commit().await?)
+        tx.commit().await?;
+        Ok(true)
     }
 
-    async fn revoke(&self, r: &NewRevocation) -> Result<RevocationRecord> {
+    async fn revoke(&self, r: &NewRevocation) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
         // Holds the account's row lock until commit: the account's revocations commit in number order.
         let seq = query(&sql::next_seq(r.account_id))
@@ -273,9 +290,7 @@ impl SqlBackend for PostgresStore {
         let inserted = execute(&mut *tx, &sql::insert_revocation(r, seq))
             .await
             .map_err(sql::room_gone)?;
-        if inserted == 0 {
-            return Err(StoreError::NotFound);
-        }
+        sql::found(inserted)?;
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(REVOKED_CHANNEL)
             .bind(r.account_id.to_string())
@@ -283,37 +298,7 @@ impl SqlBackend for PostgresStore {
             .await?;
         tx.commit().await.map_err(sql::room_gone)?;
         Revoked::bump(&self.revoked.signal);
-        Ok(RevocationRecord {
-            seq,
-            revocation: r.clone(),
-        })
-    }
-
-    async fn rotate(&self, insert: &Statement, retire: &Statement) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        // Rotations through every replica take turns, so the insert's check of recent keys holds until commit.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(ROTATION_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        if execute(&mut *tx, insert).await? == 0 {
-            return Ok(false);
-        }
-        execute(&mut *tx, retire).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    fn insert_room(&self, room: &RoomRecord, max_rooms: Option<u64>) -> Statement {
-        // `FOR UPDATE` waits for any create or delete of the account in flight and then reads the count it
-        // committed, so creates at once from any replica cannot pass the limit together.
-        sql::insert_room(room, max_rooms, " FOR UPDATE")
-    }
-
-    fn listing_page(&self, account_id: Uuid, conditions: &Conditions, window: &Window) -> Statement {
-        // The offset is skipped in an index-only scan of (account_id, created_at, id); only the page's rows
-        // are read from the table (an index scan would fetch every skipped row from the heap).
-        sql::listing_page(account_id, conditions, window, "id")
+        Ok(seq)
     }
 
     async fn read_key(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>> {

@@ -6,10 +6,19 @@ use uuid::Uuid;
 
 use crate::{
     listing::{Conditions, TotalFrom, Window},
-    sql::{self, Columns, Statement},
+    sql::{self, found, Columns, Statement},
     ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, RefreshCheck, Result, RevocationRecord, RoomFilter,
     RoomPatch, RoomRecord, SigningKeyRecord, Store, StoreError, TokenFacts,
 };
+
+/// Which writes a write transaction must not run beside, beyond those of the rows it changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Serial {
+    /// Only the rows it changes.
+    Rows,
+    /// Other signing-key rotations.
+    Rotation,
+}
 
 /// Decides, from the rows of a snapshot's first statement, what it reads next (if anything).
 pub(crate) type Then<'a, R> = &'a (dyn Fn(&[R]) -> Result<Option<Statement>> + Send + Sync);
@@ -26,16 +35,15 @@ pub(crate) trait SqlBackend: Send + Sync + std::fmt::Debug + 'static {
     async fn all(&self, s: &Statement) -> Result<Vec<Self::Row>>;
     /// `first`, then what `then` makes of its rows, in one read-only snapshot.
     async fn snapshot(&self, first: &Statement, then: Then<'_, Self::Row>) -> Result<[Vec<Self::Row>; 2]>;
-    /// Runs the statements in one transaction.
-    async fn write_all(&self, statements: &[Statement]) -> Result<()>;
-    /// Numbers and stores a revocation (see [`Store::insert_revocation`]) and tells the waiters.
-    async fn revoke(&self, r: &NewRevocation) -> Result<RevocationRecord>;
-    /// `insert`, then (if it stored the key) `retire`, in one transaction no other rotation runs beside.
-    async fn rotate(&self, insert: &Statement, retire: &Statement) -> Result<bool>;
-    /// The insert of a room within a limit, locking the account's counter the backend's way.
-    fn insert_room(&self, room: &RoomRecord, max_rooms: Option<u64>) -> Statement;
-    /// A window of a listing (the backend names rows in the index its way).
-    fn listing_page(&self, account_id: Uuid, conditions: &Conditions, window: &Window) -> Statement;
+    /// Runs `first` and, if it changed a row, `rest`, in one write transaction (for [`Serial::Rotation`], one no
+    /// other rotation runs beside); whether `first` changed a row.
+    async fn write(&self, serial: Serial, first: &Statement, rest: &[Statement]) -> Result<bool>;
+    /// Numbers and stores a revocation (see [`Store::insert_revocation`]) and tells the waiters; its number.
+    async fn revoke(&self, r: &NewRevocation) -> Result<i64>;
+    /// Follows the read of an account's room count when a create checks the limit (see each backend).
+    const ROOM_COUNT_LOCK: &'static str;
+    /// Names a row in an index, for a listing's window (see each backend).
+    const ROW_KEY: &'static str;
 
     /// Hot path: [`Store::authenticate`].
     async fn read_key(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>>;
@@ -58,14 +66,6 @@ async fn one<B: SqlBackend>(b: &B, s: &Statement) -> Result<B::Row> {
 fn count(rows: &[impl Columns]) -> Result<u64> {
     let n: Option<i64> = rows.first().map(|r| r.get_at(0)).transpose()?;
     Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
-}
-
-/// `NotFound` if the statement changed nothing.
-fn found(changed: u64) -> Result<()> {
-    match changed {
-        0 => Err(StoreError::NotFound),
-        _ => Ok(()),
-    }
 }
 
 // The bound is crate-private on purpose: only this crate's backends are stores this way.
@@ -109,14 +109,20 @@ impl<B: SqlBackend> Store for B {
     }
 
     async fn insert_room_within(&self, room: &RoomRecord, max_rooms: Option<u64>) -> Result<()> {
-        match self.execute(&self.insert_room(room, max_rooms)).await? {
+        match self
+            .execute(&sql::insert_room(room, max_rooms, Self::ROOM_COUNT_LOCK))
+            .await?
+        {
             0 => Err(StoreError::LimitReached("rooms")),
             _ => Ok(()),
         }
     }
 
     async fn insert_rooms(&self, rooms: &[RoomRecord]) -> Result<()> {
-        self.write_all(&sql::insert_rooms(rooms)).await
+        match sql::insert_rooms(rooms).split_first() {
+            Some((first, rest)) => self.write(Serial::Rows, first, rest).await.map(drop),
+            None => Ok(()),
+        }
     }
 
     async fn get_room(&self, account_id: Uuid, id: Uuid) -> Result<RoomRecord> {
@@ -132,7 +138,11 @@ impl<B: SqlBackend> Store for B {
     }
 
     async fn insert_revocation(&self, revocation: &NewRevocation) -> Result<RevocationRecord> {
-        self.revoke(revocation).await
+        let seq = self.revoke(revocation).await?;
+        Ok(RevocationRecord {
+            seq,
+            revocation: revocation.clone(),
+        })
     }
 
     async fn list_revocations(
@@ -195,7 +205,7 @@ impl<B: SqlBackend> Store for B {
                 return Ok(None);
             }
             let window = Window::of(count(total)?, limit, offset);
-            Ok(window.map(|w| self.listing_page(account_id, &conditions, &w)))
+            Ok(window.map(|w| sql::listing_page(account_id, &conditions, &w, Self::ROW_KEY)))
         };
         let [first, rows] = self.snapshot(&first, &page_of).await?;
         if from == TotalFrom::Rows {
@@ -241,6 +251,6 @@ impl<B: SqlBackend> Store for B {
         unless_created_since_secs: Option<i64>,
     ) -> Result<bool> {
         let [insert, retire] = sql::rotate_signing_key(key, retire_others_at_secs, unless_created_since_secs);
-        self.rotate(&insert, &retire).await
+        self.write(Serial::Rotation, &insert, &[retire]).await
     }
 }

@@ -428,6 +428,14 @@ pub(crate) fn window_page<R: Columns>(rows: &[R], window: &Window) -> Result<Vec
     Ok(page)
 }
 
+/// `NotFound` if the statement changed nothing.
+pub(crate) fn found(changed: u64) -> Result<()> {
+    match changed {
+        0 => Err(crate::StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
 /// A foreign key that no longer holds (the room was deleted meanwhile) means the room is gone.
 pub(crate) fn room_gone(e: sqlx::Error) -> crate::StoreError {
     match &e {

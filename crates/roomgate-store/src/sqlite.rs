@@ -18,10 +18,9 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::{
-    listing::{Conditions, Window},
-    shared::{SqlBackend, Then},
+    shared::{Serial, SqlBackend, Then},
     sql::{self, Columns, Statement, Value},
-    KeyAuth, NewRevocation, RefreshCheck, Result, RevocationRecord, RoomRecord, StoreError, TokenFacts,
+    KeyAuth, NewRevocation, RefreshCheck, Result, StoreError, TokenFacts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -207,7 +206,12 @@ fn tighten_modes(_path: &std::path::Path) -> Result<()> {
 pub(crate) fn file_of(url: &str) -> Option<PathBuf> {
     let options = SqliteConnectOptions::from_str(url).ok()?;
     let path = options.get_filename();
-    let in_memory = path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:");
+    let name = path.to_string_lossy();
+    // sqlx names an in-memory database `file:sqlx-in-memory-N`.
+    let in_memory = name.is_empty()
+        || name.contains(":memory:")
+        || name.starts_with("file:sqlx-in-memory-")
+        || url.contains("mode=memory");
     (!in_memory).then(|| path.to_owned())
 }
 
@@ -290,6 +294,11 @@ impl KeyAuth {
 #[async_trait]
 impl SqlBackend for SqliteStore {
     type Row = SqliteRow;
+    // The write lock is taken before the statement runs, so the count it reads cannot change before the row is
+    // in (and the trigger has counted it).
+    const ROOM_COUNT_LOCK: &'static str = "";
+    // The offset is skipped inside the (covering) index; only the page's rows are read from the table.
+    const ROW_KEY: &'static str = "rowid";
 
     async fn execute(&self, s: &Statement) -> Result<u64> {
         Ok(execute(&self.pool, s).await?)
@@ -310,15 +319,21 @@ impl SqlBackend for SqliteStore {
         Ok([rows, more])
     }
 
-    async fn write_all(&self, statements: &[Statement]) -> Result<()> {
+    async fn write(&self, _: Serial, first: &Statement, rest: &[Statement]) -> Result<bool> {
+        // The first statement writes, so it holds the one write lock, and what it checked holds, until commit:
+        // no other write (a rotation included) runs beside.
         let mut tx = self.pool.begin().await?;
-        for s in statements {
+        if execute(&mut *tx, first).await? == 0 {
+            return Ok(false);
+        }
+        for s in rest {
             execute(&mut *tx, s).await?;
         }
-        Ok(tx.commit().await?)
+        tx.commit().await?;
+        Ok(true)
     }
 
-    async fn revoke(&self, r: &NewRevocation) -> Result<RevocationRecord> {
+    async fn revoke(&self, r: &NewRevocation) -> Result<i64> {
         // The first statement writes, so the one write lock is held from the number to the commit.
         let mut tx = self.pool.begin().await?;
         let seq = all(&mut *tx, &sql::next_seq(r.account_id)).await?;
@@ -326,38 +341,11 @@ impl SqlBackend for SqliteStore {
         let inserted = execute(&mut *tx, &sql::insert_revocation(r, seq))
             .await
             .map_err(sql::room_gone)?;
-        if inserted == 0 {
-            return Err(StoreError::NotFound);
-        }
+        sql::found(inserted)?;
         tx.commit().await?;
         // One process owns the file: no other writer is to be heard.
         self.revoked.send_modify(|n| *n += 1);
-        Ok(RevocationRecord {
-            seq,
-            revocation: r.clone(),
-        })
-    }
-
-    async fn rotate(&self, insert: &Statement, retire: &Statement) -> Result<bool> {
-        // The insert writes first, so its check of recent keys and the insert are atomic.
-        let mut tx = self.pool.begin().await?;
-        if execute(&mut *tx, insert).await? == 0 {
-            return Ok(false);
-        }
-        execute(&mut *tx, retire).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    fn insert_room(&self, room: &RoomRecord, max_rooms: Option<u64>) -> Statement {
-        // SQLite takes the write lock before the statement runs, so the count it reads cannot change before
-        // the row is in (and the trigger has counted it).
-        sql::insert_room(room, max_rooms, "")
-    }
-
-    fn listing_page(&self, account_id: Uuid, conditions: &Conditions, window: &Window) -> Statement {
-        // The offset is skipped inside the (covering) index; only the page's rows are read from the table.
-        sql::listing_page(account_id, conditions, window, "rowid")
+        Ok(seq)
     }
 
     async fn read_key(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>> {

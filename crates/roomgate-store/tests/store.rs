@@ -324,3 +324,12 @@ async fn postgres_hot_path_reads_survive_their_connections_being_cut() {
     assert!(store.room_exists(r2.id).await.unwrap());
     let _ = admin.close().await;
 }
+
+#[tokio::test]
+async fn in_memory_sqlite_is_refused_as_a_configuration_error() {
+    // The hot path reads the file on connections of its own, which would each see another empty database.
+    for url in ["sqlite::memory:", "sqlite://:memory:"] {
+        let err = roomgate_store::connect(url).await.unwrap_err();
+        assert!(matches!(err, StoreError::Config(_)), "{url}: {err}");
+    }
+}
