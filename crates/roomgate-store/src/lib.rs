@@ -20,6 +20,7 @@ mod listing;
 mod model;
 pub(crate) mod postgres;
 mod revoking;
+mod rows;
 mod shared;
 mod sql;
 pub(crate) mod sqlite;

@@ -9,8 +9,10 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::{
+    revoking,
+    rows::{self, Columns},
     shared::{Serial, SqlBackend, Then},
-    sql::{self, Columns, Statement, Value},
+    sql::{self, Statement, Value},
     KeyAuth, NewRevocation, RefreshCheck, Result, StoreError, TokenFacts,
 };
 
@@ -194,11 +196,11 @@ fn redact(text: &str) -> String {
 }
 
 impl Columns for PgRow {
-    fn get<T: sql::Column>(&self, col: &str) -> Result<T> {
+    fn get<T: rows::Column>(&self, col: &str) -> Result<T> {
         Ok(self.try_get(col)?)
     }
 
-    fn get_at<T: sql::Column>(&self, index: usize) -> Result<T> {
+    fn get_at<T: rows::Column>(&self, index: usize) -> Result<T> {
         Ok(self.try_get(index)?)
     }
 
@@ -283,11 +285,11 @@ impl SqlBackend for PostgresStore {
     async fn revoke(&self, r: &NewRevocation) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
         // Holds the account's row lock until commit: the account's revocations commit in number order.
-        let seq = query(&sql::next_seq(r.account_id))
+        let seq = query(&revoking::next_seq(r.account_id))
             .fetch_optional(&mut *tx)
             .await?;
         let seq: i64 = seq.ok_or(StoreError::NotFound)?.try_get(0)?;
-        let inserted = execute(&mut *tx, &sql::insert_revocation(r, seq))
+        let inserted = execute(&mut *tx, &revoking::insert_revocation(r, seq))
             .await
             .map_err(sql::room_gone)?;
         sql::found(inserted)?;
@@ -303,13 +305,17 @@ impl SqlBackend for PostgresStore {
 
     async fn read_key(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>> {
         let read = Statement::new(sql::AUTHENTICATE).bind(&key_hash[..]);
-        self.hot_read(read).await?.as_ref().map(sql::key_auth).transpose()
+        self.hot_read(read)
+            .await?
+            .as_ref()
+            .map(rows::key_auth)
+            .transpose()
     }
 
     async fn read_key_and_room(&self, key_hash: &[u8; 32], room: Uuid) -> Result<Option<(KeyAuth, bool)>> {
         let read = Statement::new(sql::AUTHORIZE_ROOM).bind(&key_hash[..]).bind(room);
         let row = self.hot_read(read).await?;
-        row.map(|r| Ok((sql::key_auth(&r)?, r.try_get::<bool, _>("found")?)))
+        row.map(|r| Ok((rows::key_auth(&r)?, r.try_get::<bool, _>("found")?)))
             .transpose()
     }
 

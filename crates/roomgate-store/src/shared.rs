@@ -5,8 +5,11 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::{
+    listing,
     listing::{Conditions, TotalFrom, Window},
-    sql::{self, found, Columns, Statement},
+    revoking,
+    rows::{self, Columns},
+    sql::{self, found, Statement},
     ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, RefreshCheck, Result, RevocationRecord, RoomFilter,
     RoomPatch, RoomRecord, SigningKeyRecord, Store, StoreError, TokenFacts,
 };
@@ -85,14 +88,14 @@ impl<B: SqlBackend> Store for B {
     async fn insert_api_key(&self, key: &NewApiKey) -> Result<ApiKeyRecord> {
         let [insert, select] = sql::insert_api_key(key);
         self.execute(&insert).await?;
-        sql::api_key(&one(self, &select).await?)
+        rows::api_key(&one(self, &select).await?)
     }
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
         self.all(&sql::list_api_keys())
             .await?
             .iter()
-            .map(sql::api_key)
+            .map(rows::api_key)
             .collect()
     }
 
@@ -126,7 +129,7 @@ impl<B: SqlBackend> Store for B {
     }
 
     async fn get_room(&self, account_id: Uuid, id: Uuid) -> Result<RoomRecord> {
-        sql::room(&one(self, &sql::get_room(account_id, id)).await?)
+        rows::room(&one(self, &sql::get_room(account_id, id)).await?)
     }
 
     async fn room_exists(&self, id: Uuid) -> Result<bool> {
@@ -153,9 +156,9 @@ impl<B: SqlBackend> Store for B {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<RevocationRecord>, u64)> {
-        let [total, page] = sql::room_revocations(account_id, room_id, now, limit, offset);
+        let [total, page] = revoking::room_revocations(account_id, room_id, now, limit, offset);
         let [total, rows] = self.snapshot(&total, &|_| Ok(Some(page.clone()))).await?;
-        let page = rows.iter().map(sql::revocation).collect::<Result<_>>()?;
+        let page = rows.iter().map(rows::revocation).collect::<Result<_>>()?;
         Ok((page, count(&total)?))
     }
 
@@ -169,21 +172,23 @@ impl<B: SqlBackend> Store for B {
         // The head first, then the rows up to it: every revocation numbered up to a committed head has
         // committed (the number and the row are taken in one transaction, under the account's row lock, or
         // SQLite's one write lock), so nothing below the returned cursor can appear later.
-        let head = self.all(&sql::feed_head(account_id)).await?;
+        let head = self.all(&revoking::feed_head(account_id)).await?;
         let head: i64 = head.first().map(|r| r.get_at(0)).transpose()?.unwrap_or(0);
-        let rows = self.all(&sql::feed(account_id, after, head, now, limit)).await?;
-        let page: Vec<RevocationRecord> = rows.iter().map(sql::revocation).collect::<Result<_>>()?;
-        let next = sql::feed_next(&page, head, limit);
+        let rows = self
+            .all(&revoking::feed(account_id, after, head, now, limit))
+            .await?;
+        let page: Vec<RevocationRecord> = rows.iter().map(rows::revocation).collect::<Result<_>>()?;
+        let next = revoking::feed_next(&page, head, limit);
         Ok((page, next))
     }
 
     async fn find_revocation(&self, token: &TokenFacts<'_>) -> Result<Option<RevocationRecord>> {
-        let rows = self.all(&sql::covering(token)).await?;
-        rows.first().map(sql::revocation).transpose()
+        let rows = self.all(&revoking::covering(token)).await?;
+        rows.first().map(rows::revocation).transpose()
     }
 
     async fn prune_revocations(&self, now: i64) -> Result<u64> {
-        self.execute(&sql::prune_revocations(now)).await
+        self.execute(&revoking::prune_revocations(now)).await
     }
 
     fn revocation_signal(&self) -> tokio::sync::watch::Receiver<u64> {
@@ -198,22 +203,22 @@ impl<B: SqlBackend> Store for B {
         offset: u64,
     ) -> Result<(Vec<RoomRecord>, u64)> {
         let conditions = Conditions::of(filter, |n| format!("${n}"));
-        let (from, first) = sql::listing_total(account_id, &conditions, filter);
+        let (from, first) = listing::listing_total(account_id, &conditions, filter);
         // The total and the page from one snapshot; the page only when the total says it has rows.
         let page_of = |total: &[B::Row]| -> Result<Option<Statement>> {
             if from == TotalFrom::Rows {
                 return Ok(None);
             }
             let window = Window::of(count(total)?, limit, offset);
-            Ok(window.map(|w| sql::listing_page(account_id, &conditions, &w, Self::ROW_KEY)))
+            Ok(window.map(|w| listing::listing_page(account_id, &conditions, &w, Self::ROW_KEY)))
         };
         let [first, rows] = self.snapshot(&first, &page_of).await?;
         if from == TotalFrom::Rows {
-            return sql::rows_page(&first, limit, offset);
+            return listing::rows_page(&first, limit, offset);
         }
         let total = count(&first)?;
         match Window::of(total, limit, offset) {
-            Some(window) => Ok((sql::window_page(&rows, &window)?, total)),
+            Some(window) => Ok((listing::window_page(&rows, &window)?, total)),
             None => Ok((Vec::new(), total)),
         }
     }
@@ -225,7 +230,7 @@ impl<B: SqlBackend> Store for B {
         patch: &RoomPatch,
         now: i64,
     ) -> Result<RoomRecord> {
-        sql::room(&one(self, &sql::update_room(account_id, id, patch, now)).await?)
+        rows::room(&one(self, &sql::update_room(account_id, id, patch, now)).await?)
     }
 
     async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()> {
@@ -236,7 +241,7 @@ impl<B: SqlBackend> Store for B {
         self.all(&sql::signing_keys())
             .await?
             .iter()
-            .map(sql::signing_key)
+            .map(rows::signing_key)
             .collect()
     }
 

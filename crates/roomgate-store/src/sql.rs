@@ -1,13 +1,9 @@
-//! The statements both backends run and the rows they read, written once: `$N` placeholders (the SQLite backend
-//! turns them into `?N`) and SQL both dialects spell the same. What differs stays in each backend: how a
-//! [`Value`] is bound (a UUID is `uuid` on PostgreSQL, text on SQLite) and how a UUID column is decoded.
+//! The statements both backends run, written once: `$N` placeholders (the SQLite backend turns them into `?N`)
+//! and SQL both dialects spell the same. How a [`Value`] is bound (a UUID is `uuid` on PostgreSQL, text on
+//! SQLite) stays in each backend. The revocation statements are in `revoking`, the listing's in `listing`.
 use uuid::Uuid;
 
-use crate::{
-    listing::{Bind, Conditions, TotalFrom, Window, ROOM_COLUMNS},
-    revoking, ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, Result, RevocationRecord, RoomFilter,
-    RoomPatch, RoomRecord, SigningKeyRecord, TokenFacts,
-};
+use crate::{listing::ROOM_COLUMNS, revoking, NewApiKey, Result, RoomPatch, RoomRecord, SigningKeyRecord};
 
 /// A value to bind, typed so that a NULL keeps its column's type.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -247,9 +243,6 @@ pub(crate) fn delete_room(account_id: Uuid, id: Uuid) -> Statement {
         .bind(account_id)
 }
 
-/// The account's room counter: `$1` account.
-pub(crate) const ROOM_COUNT: &str = "SELECT room_count FROM accounts WHERE id = $1";
-
 pub(crate) fn signing_keys() -> Statement {
     Statement::new(
         "SELECT kid, private_key, public_key, created_at, activate_at, retire_at FROM signing_keys \
@@ -297,137 +290,6 @@ pub(crate) fn rotate_signing_key(
         .bind(retire_others_at),
     ]
 }
-
-/// Takes the account's next feed number.
-pub(crate) fn next_seq(account_id: Uuid) -> Statement {
-    Statement::new(revoking::NEXT_SEQ).bind(account_id)
-}
-
-pub(crate) fn insert_revocation(r: &NewRevocation, seq: i64) -> Statement {
-    let (jti, identity, issued_before, iat_before) = revoking::selector_columns(r, |u| u);
-    Statement::new(revoking::INSERT)
-        .bind(r.id)
-        .bind(r.account_id)
-        .bind(r.room_id)
-        .bind(seq)
-        .bind(jti)
-        .bind(identity)
-        .bind(issued_before)
-        .bind(iat_before)
-        .bind(r.reason.clone())
-        .bind(r.created_at)
-        .bind(r.expires_at)
-}
-
-/// How many revocations of the room are live, then a page of them.
-pub(crate) fn room_revocations(
-    account_id: Uuid,
-    room_id: Uuid,
-    now: i64,
-    limit: u32,
-    offset: u64,
-) -> [Statement; 2] {
-    [
-        Statement::new(revoking::ROOM_COUNT)
-            .bind(room_id)
-            .bind(account_id)
-            .bind(now),
-        Statement::new(revoking::room_page_sql())
-            .bind(room_id)
-            .bind(account_id)
-            .bind(now)
-            .bind(i64::from(limit))
-            .bind(int(offset)),
-    ]
-}
-
-pub(crate) fn feed_head(account_id: Uuid) -> Statement {
-    Statement::new(revoking::HEAD).bind(account_id)
-}
-
-pub(crate) fn feed(account_id: Uuid, after: i64, head: i64, now: i64, limit: u32) -> Statement {
-    Statement::new(revoking::feed_sql())
-        .bind(account_id)
-        .bind(after)
-        .bind(head)
-        .bind(now)
-        .bind(i64::from(limit))
-}
-
-/// The feed's cursor after `page`: its last number if the page is full, else the head.
-pub(crate) fn feed_next(page: &[RevocationRecord], head: i64, limit: u32) -> i64 {
-    match page.last() {
-        Some(last) if page.len() >= limit as usize => last.seq,
-        _ => head,
-    }
-}
-
-pub(crate) fn covering(token: &TokenFacts<'_>) -> Statement {
-    Statement::new(revoking::covering_sql())
-        .bind(token.room_id)
-        .bind(token.jti)
-        .bind(token.identity)
-        .bind(token.iat)
-}
-
-pub(crate) fn prune_revocations(now: i64) -> Statement {
-    Statement::new(revoking::PRUNE).bind(now)
-}
-
-/// The first statement of a listing: the matching rows themselves, or the count the total comes from.
-pub(crate) fn listing_total(
-    account_id: Uuid,
-    conditions: &Conditions,
-    filter: &RoomFilter,
-) -> (TotalFrom, Statement) {
-    let from = TotalFrom::of(filter);
-    let sql = match from {
-        TotalFrom::Rows => conditions.rows_sql(),
-        TotalFrom::Counter => return (from, Statement::new(ROOM_COUNT).bind(account_id)),
-        TotalFrom::Count => conditions.count_sql(),
-    };
-    (from, listing_statement(sql, account_id, conditions))
-}
-
-/// A window of a listing; `key` names rows in the index (`rowid`, `id`).
-pub(crate) fn listing_page(
-    account_id: Uuid,
-    conditions: &Conditions,
-    window: &Window,
-    key: &str,
-) -> Statement {
-    listing_statement(conditions.page_sql(window, key), account_id, conditions)
-        .bind(int(window.limit))
-        .bind(int(window.offset))
-}
-
-fn listing_statement(sql: String, account_id: Uuid, conditions: &Conditions) -> Statement {
-    let mut statement = Statement::new(sql).bind(account_id);
-    for value in &conditions.binds {
-        statement = match value {
-            Bind::Text(text) => statement.bind(text.as_str()),
-            Bind::Int(int) => statement.bind(*int),
-        };
-    }
-    statement
-}
-
-/// The page of a listing whose total came from its rows ([`TotalFrom::Rows`]).
-pub(crate) fn rows_page<R: Columns>(rows: &[R], limit: u32, offset: u64) -> Result<(Vec<RoomRecord>, u64)> {
-    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
-    let page = rows.iter().skip(skip).take(limit as usize).map(room);
-    Ok((page.collect::<Result<_>>()?, rows.len() as u64))
-}
-
-/// A window's rows, newest first.
-pub(crate) fn window_page<R: Columns>(rows: &[R], window: &Window) -> Result<Vec<RoomRecord>> {
-    let mut page = rows.iter().map(room).collect::<Result<Vec<_>>>()?;
-    if window.from_end {
-        page.reverse();
-    }
-    Ok(page)
-}
-
 /// `NotFound` if the statement changed nothing.
 pub(crate) fn found(changed: u64) -> Result<()> {
     match changed {
@@ -442,96 +304,4 @@ pub(crate) fn room_gone(e: sqlx::Error) -> crate::StoreError {
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => crate::StoreError::NotFound,
         _ => e.into(),
     }
-}
-
-/// Reads a column of either backend's rows.
-pub(crate) trait Columns {
-    /// A column both backends decode the same way.
-    fn get<T: Column>(&self, col: &str) -> Result<T>;
-    /// The same, by position.
-    fn get_at<T: Column>(&self, index: usize) -> Result<T>;
-    /// A UUID column (stored as `uuid` on PostgreSQL, text on SQLite).
-    fn uuid(&self, col: &str) -> Result<Option<Uuid>>;
-
-    fn id(&self, col: &str) -> Result<Uuid> {
-        self.uuid(col)?
-            .ok_or_else(|| crate::StoreError::Other(format!("{col} is NULL")))
-    }
-}
-
-/// A Rust type both backends decode from a column.
-pub(crate) trait Column:
-    for<'r> sqlx::Decode<'r, sqlx::Sqlite>
-    + sqlx::Type<sqlx::Sqlite>
-    + for<'r> sqlx::Decode<'r, sqlx::Postgres>
-    + sqlx::Type<sqlx::Postgres>
-{
-}
-
-impl<T> Column for T where
-    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
-        + sqlx::Type<sqlx::Sqlite>
-        + for<'r> sqlx::Decode<'r, sqlx::Postgres>
-        + sqlx::Type<sqlx::Postgres>
-{
-}
-
-pub(crate) fn room(row: &impl Columns) -> Result<RoomRecord> {
-    Ok(RoomRecord {
-        id: row.id("id")?,
-        account_id: row.id("account_id")?,
-        unique_name: row.get("unique_name")?,
-        max_participants: row.get("max_participants")?,
-        enable_recording: row.get("enable_recording")?,
-        webhook_event_url: row.get("webhook_event_url")?,
-        webhook_event_failover_url: row.get("webhook_event_failover_url")?,
-        webhook_timeout_secs: row.get("webhook_timeout_secs")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
-}
-
-pub(crate) fn api_key(row: &impl Columns) -> Result<ApiKeyRecord> {
-    Ok(ApiKeyRecord {
-        id: row.id("id")?,
-        account_id: row.id("account_id")?,
-        account_name: row.get("account_name")?,
-        name: row.get("name")?,
-        prefix: row.get("prefix")?,
-        created_at: row.get("created_at")?,
-        revoked_at: row.get("revoked_at")?,
-    })
-}
-
-pub(crate) fn key_auth(row: &impl Columns) -> Result<KeyAuth> {
-    Ok(KeyAuth {
-        api_key_id: row.id("id")?,
-        account_id: row.id("account_id")?,
-    })
-}
-
-pub(crate) fn signing_key(row: &impl Columns) -> Result<SigningKeyRecord> {
-    Ok(SigningKeyRecord {
-        kid: row.get("kid")?,
-        private_key: row.get("private_key")?,
-        public_key: row.get("public_key")?,
-        created_at_secs: row.get("created_at")?,
-        activate_at_secs: row.get("activate_at")?,
-        retire_at_secs: row.get("retire_at")?,
-    })
-}
-
-pub(crate) fn revocation(row: &impl Columns) -> Result<RevocationRecord> {
-    revoking::record(
-        row.get("seq")?,
-        row.id("id")?,
-        row.id("account_id")?,
-        row.id("room_id")?,
-        row.uuid("jti")?,
-        row.get("identity")?,
-        row.get("issued_before")?,
-        row.get("reason")?,
-        row.get("created_at")?,
-        row.get("expires_at")?,
-    )
 }

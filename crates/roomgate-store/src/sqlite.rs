@@ -18,8 +18,10 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::{
+    revoking,
+    rows::{self, Columns},
     shared::{Serial, SqlBackend, Then},
-    sql::{self, Columns, Statement, Value},
+    sql::{self, Statement, Value},
     KeyAuth, NewRevocation, RefreshCheck, Result, StoreError, TokenFacts,
 };
 
@@ -238,11 +240,11 @@ fn uuid_text<'b>(id: &Uuid, buf: &'b mut [u8; uuid::fmt::Hyphenated::LENGTH]) ->
 }
 
 impl Columns for SqliteRow {
-    fn get<T: sql::Column>(&self, col: &str) -> Result<T> {
+    fn get<T: rows::Column>(&self, col: &str) -> Result<T> {
         Ok(self.try_get(col)?)
     }
 
-    fn get_at<T: sql::Column>(&self, index: usize) -> Result<T> {
+    fn get_at<T: rows::Column>(&self, index: usize) -> Result<T> {
         Ok(self.try_get(index)?)
     }
 
@@ -336,9 +338,9 @@ impl SqlBackend for SqliteStore {
     async fn revoke(&self, r: &NewRevocation) -> Result<i64> {
         // The first statement writes, so the one write lock is held from the number to the commit.
         let mut tx = self.pool.begin().await?;
-        let seq = all(&mut *tx, &sql::next_seq(r.account_id)).await?;
+        let seq = all(&mut *tx, &revoking::next_seq(r.account_id)).await?;
         let seq: i64 = seq.first().ok_or(StoreError::NotFound)?.get_at(0)?;
-        let inserted = execute(&mut *tx, &sql::insert_revocation(r, seq))
+        let inserted = execute(&mut *tx, &revoking::insert_revocation(r, seq))
             .await
             .map_err(sql::room_gone)?;
         sql::found(inserted)?;
