@@ -279,6 +279,6 @@ backend_test! {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let keys = store.signing_keys().await.unwrap();
         assert_eq!(keys.len(), 2, "one rotation, not one per replica");
-        assert!(keys[0].retire_at.is_some(), "the replaced key is scheduled to retire");
+        assert!(keys[0].retire_at_secs.is_some(), "the replaced key is scheduled to retire");
     }
 }
