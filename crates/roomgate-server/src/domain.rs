@@ -7,33 +7,104 @@ pub mod introspection;
 pub mod participant;
 pub mod revocation;
 
-/// A lifetime in seconds within `MIN..=MAX`, `DEFAULT` when absent.
+/// An integer field within `MIN..=MAX`; the bounds are public so that help texts, the key lifecycle and the
+/// tests read them from here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TtlSecs<const MIN: i64, const MAX: i64, const DEFAULT: i64>(i64);
+pub struct Bounded<const MIN: i64, const MAX: i64>(i64);
 
-/// An access token's lifetime: 10..=3600 s, default 600.
-pub type AccessTtl = TtlSecs<10, 3600, 600>;
-/// A refresh token's lifetime: 60..=86400 s, default 3600.
-pub type RefreshTtl = TtlSecs<60, 86400, 3600>;
-
-impl<const MIN: i64, const MAX: i64, const DEFAULT: i64> TtlSecs<MIN, MAX, DEFAULT> {
-    /// The shortest lifetime, in seconds.
+impl<const MIN: i64, const MAX: i64> Bounded<MIN, MAX> {
+    /// The smallest value.
     pub const MIN: i64 = MIN;
-    /// The longest lifetime, in seconds.
+    /// The largest value.
     pub const MAX: i64 = MAX;
-    /// The lifetime when none is asked for, in seconds.
-    pub const DEFAULT: i64 = DEFAULT;
 
-    /// Reads `body[name]`; absent or null means the default.
-    pub fn parse(body: &Map<String, Value>, name: &str) -> Result<Self, ApiError> {
-        Ok(Self(int_in(body, name, MIN, MAX)?.unwrap_or(DEFAULT)))
+    /// Reads `body[name]`; absent or null is `None`.
+    pub fn parse(body: &Map<String, Value>, name: &str) -> Result<Option<Self>, ApiError> {
+        Ok(int_in(body, name, MIN, MAX)?.map(Self))
     }
 
-    /// The seconds.
-    pub fn secs(self) -> i64 {
+    /// The value.
+    pub fn get(self) -> i64 {
         self.0
     }
 }
+
+/// An integer field within `MIN..=MAX` that is `DEFAULT` when absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Defaulted<const MIN: i64, const MAX: i64, const DEFAULT: i64>(i64);
+
+impl<const MIN: i64, const MAX: i64, const DEFAULT: i64> Defaulted<MIN, MAX, DEFAULT> {
+    /// The smallest value.
+    pub const MIN: i64 = MIN;
+    /// The largest value.
+    pub const MAX: i64 = MAX;
+    /// The value when none is given.
+    pub const DEFAULT: i64 = {
+        assert!(
+            MIN <= DEFAULT && DEFAULT <= MAX,
+            "the default is out of its bounds"
+        );
+        DEFAULT
+    };
+
+    /// Reads `body[name]`; absent or null means the default.
+    pub fn parse(body: &Map<String, Value>, name: &str) -> Result<Self, ApiError> {
+        Ok(Self::parse_given(body, name)?.unwrap_or_else(Self::default_value))
+    }
+
+    /// Reads `body[name]` where absence means "unchanged" rather than the default (a PATCH): `None` then.
+    pub fn parse_given(body: &Map<String, Value>, name: &str) -> Result<Option<Self>, ApiError> {
+        Ok(int_in(body, name, MIN, MAX)?.map(Self))
+    }
+
+    /// Reads query parameter `key`'s decimal digits (no sign: `-1` is not an integer here).
+    pub fn parse_param(key: &str, value: &str) -> Result<Self, ApiError> {
+        let n: u64 = value.parse().map_err(|_| {
+            ApiError::param(InvalidCode::WrongType, key, format!("{key} must be an integer."))
+        })?;
+        i64::try_from(n)
+            .ok()
+            .filter(|n| (MIN..=MAX).contains(n))
+            .map(Self)
+            .ok_or_else(|| {
+                ApiError::param(
+                    InvalidCode::OutOfRange,
+                    key,
+                    format!("{key} must be between {MIN} and {MAX}."),
+                )
+            })
+    }
+
+    /// The value when none is given.
+    pub fn default_value() -> Self {
+        Self(Self::DEFAULT)
+    }
+
+    /// The value.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// A lifetime in seconds within `MIN..=MAX`, `DEFAULT` when absent.
+pub type TtlSecs<const MIN: i64, const MAX: i64, const DEFAULT: i64> = Defaulted<MIN, MAX, DEFAULT>;
+/// An access token's lifetime: 10..=3600 s, default 600.
+pub type AccessTtl = TtlSecs<10, 3600, 600>;
+/// A refresh token's lifetime: 60..=86400 s, default 3600. The longest any token of this server lives: refreshed
+/// access tokens never outlive the refresh token.
+pub type RefreshTtl = TtlSecs<60, 86400, 3600>;
+/// The maximum participants of a room: 2..=50, default 10.
+pub type MaxParticipants = Defaulted<2, 50, 10>;
+/// A room's webhook timeout: 1..=30 seconds; none when absent.
+pub type WebhookTimeout = Bounded<1, 30>;
+/// A list's `page[size]`: 1..=250 items, default 20.
+pub type PageSize = Defaulted<1, 250, 20>;
+/// A list's `page[number]`: 1..=1,000,000, default 1.
+pub type PageNumber = Defaulted<1, 1_000_000, 1>;
+
+/// How long after it was issued a token may still be accepted somewhere: the longest lifetime plus the most
+/// leeway a verifier may give. Keys keep verifying, and revocations are kept, this long.
+pub const TOKEN_HORIZON_SECS: i64 = RefreshTtl::MAX + revocation::VERIFIER_LEEWAY_SECS;
 
 /// An optional integer field within `min..=max`; null counts as absent.
 pub fn int_in(body: &Map<String, Value>, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
@@ -207,11 +278,6 @@ impl WebhookUrl {
     }
 }
 
-/// The maximum participants of a room: 2..=50, default 10.
-pub const MAX_PARTICIPANTS: (i64, i64, i64) = (2, 50, 10);
-/// A webhook timeout: 1..=30 seconds.
-pub const WEBHOOK_TIMEOUT: (i64, i64) = (1, 30);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,14 +300,14 @@ mod tests {
 
     #[test]
     fn ttl_defaults_when_absent_or_null() {
-        assert_eq!(AccessTtl::parse(&obj(json!({})), "ttl_secs").unwrap().secs(), 600);
+        assert_eq!(AccessTtl::parse(&obj(json!({})), "ttl_secs").unwrap().get(), 600);
         assert_eq!(
             AccessTtl::parse(&obj(json!({"ttl_secs": null})), "ttl_secs")
                 .unwrap()
-                .secs(),
+                .get(),
             600
         );
-        assert_eq!(RefreshTtl::parse(&obj(json!({})), "x").unwrap().secs(), 3600);
+        assert_eq!(RefreshTtl::parse(&obj(json!({})), "x").unwrap().get(), 3600);
     }
 
     #[test]
@@ -258,8 +324,8 @@ mod tests {
     #[test]
     fn integral_numbers_with_a_fraction_part_are_integers() {
         let ttl = |v: Value| AccessTtl::parse(&obj(json!({ "ttl_secs": v })), "ttl_secs");
-        assert_eq!(ttl(json!(600.0)).unwrap().secs(), 600);
-        assert_eq!(ttl(json!(1e3)).unwrap().secs(), 1000);
+        assert_eq!(ttl(json!(600.0)).unwrap().get(), 600);
+        assert_eq!(ttl(json!(1e3)).unwrap().get(), 1000);
         let e = ttl(json!(3601.0)).unwrap_err();
         assert_eq!(code_and_pointer(e), (InvalidCode::OutOfRange, "/ttl_secs".into()));
         let e = ttl(json!(1e300)).unwrap_err();

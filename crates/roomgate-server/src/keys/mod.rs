@@ -17,10 +17,9 @@ use roomgate_token::{KeySet, RefreshKey, RefreshKeys, SigningKey};
 
 pub use sealing::{MasterKey, SealError};
 
-/// The longest a refresh token lives, so the longest a retired key must keep verifying.
-pub const MAX_TOKEN_LIFETIME_SECS: i64 = 86_400;
-/// Margin for clock skew between replicas and verifiers.
-pub const RETIRE_LEEWAY_SECS: i64 = 60;
+/// How long after a key stops signing it keeps verifying: until every token it signed has expired, verifier
+/// leeway included.
+pub const RETIRE_AFTER_SECS: i64 = crate::domain::TOKEN_HORIZON_SECS;
 
 /// A consistent snapshot of the keys.
 #[derive(Debug)]
@@ -266,7 +265,7 @@ pub async fn rotate(
     let latest = existing.iter().map(|r| r.activate_at).max().unwrap_or(i64::MIN);
     let activate_at = (now + publish_delay_secs.max(0)).max(latest.saturating_add(1));
     let record = new_record(&SigningKey::generate(), master, now, activate_at);
-    let retire_others_at = activate_at + MAX_TOKEN_LIFETIME_SECS + RETIRE_LEEWAY_SECS;
+    let retire_others_at = activate_at + RETIRE_AFTER_SECS;
     let rotated = store
         .rotate_signing_key(&record, retire_others_at, unless_created_since)
         .await?;

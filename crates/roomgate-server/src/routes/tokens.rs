@@ -220,12 +220,12 @@ async fn create(
         subjects: vec![format!("telnyx:users:{}", key.account_id)],
         issuer: &config.issuer,
         audience: &config.audience,
-        ttl_secs: ttl.secs(),
+        ttl_secs: ttl.get(),
         participant: participant.as_ref(),
     };
     let refresh_spec = TokenSpec {
         kind: TokenKind::Refresh,
-        ttl_secs: refresh_ttl.secs(),
+        ttl_secs: refresh_ttl.get(),
         ..access_spec.clone()
     };
     let keys = app.keys().current();
@@ -333,7 +333,7 @@ async fn refresh(
         issuer: &config.issuer,
         audience: &config.audience,
         // Never beyond the refresh token's own expiry: a refresh token is the limit of the access it grants.
-        ttl_secs: ttl.secs().min(claims.exp.saturating_sub(now)),
+        ttl_secs: ttl.get().min(claims.exp.saturating_sub(now)),
         participant: participant.as_ref(),
     };
     let (access, access_exp) = mint_access(&app.keys().current(), spec, now);
