@@ -118,7 +118,7 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerKey {
     }
 }
 
-/// The account of a valid, unrevoked API key (one indexed read), within its rate limit.
+/// The account of a valid, unrevoked API key (one indexed read), within its rate limit ([`crate::authz`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Account(pub roomgate_store::KeyAuth);
 
@@ -130,13 +130,8 @@ impl FromRequestParts<crate::AppState> for Account {
             Ok(ip) => ip,
             Err(never) => match never {},
         };
-        let auth = match BearerKey::from_request_parts(parts, state).await {
-            Ok(BearerKey(secret)) => state.store().authenticate(&crate::auth::hash(&secret)).await?,
-            Err(_) => None,
-        };
-        let auth = auth.ok_or_else(|| state.limits().auth_failed_from(ip))?;
-        crate::observability::record_account(auth.account_id);
-        state.limits().authenticated(auth.api_key_id)?;
+        let key = BearerKey::from_request_parts(parts, state).await.ok();
+        let auth = crate::authz::authorize(state, ip, key.as_ref(), crate::authz::Scope::Account).await?;
         Ok(Self(auth))
     }
 }

@@ -6,13 +6,13 @@ use axum::{
     Json,
 };
 use roomgate_store::RefreshCheck;
-use roomgate_token::{Claims, TokenError, TokenKind, TokenSpec, Validation};
+use roomgate_token::{Claims, TokenKind, TokenSpec, Validation};
 use roomgate_types::{AccessToken, ClientToken, Data, JoinClientToken, RoomAccessToken};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
-    auth,
+    authz::{self, Scope},
     domain::{participant, AccessTtl, RefreshTtl},
     error::{ApiError, InvalidCode},
     extract::{BearerKey, ClientIp, JsonBody, RoomIdPath},
@@ -188,22 +188,10 @@ async fn create(
     body: JsonBody,
     scheme: Scheme,
 ) -> Result<Response, ApiError> {
-    let Ok(BearerKey(secret)) = key else {
-        return Err(app.limits().auth_failed_from(ip));
-    };
-    // A room id that is not a UUID names no room; the key is still checked first.
+    // A room id that is not a UUID names no room (the nil UUID is never a room's); the key is still checked first.
     let room_id = room.map_or(Uuid::nil(), |RoomIdPath(id)| id);
     // The hot path's one read: the key's account and whether the room is that account's.
-    let (key, found) = app
-        .store()
-        .authorize_room(&auth::hash(&secret), room_id)
-        .await?
-        .ok_or_else(|| app.limits().auth_failed_from(ip))?;
-    app.limits().authenticated(key.api_key_id)?;
-    observability::record_account(key.account_id);
-    if !found {
-        return Err(ApiError::NotFound("Room"));
-    }
+    let key = authz::authorize(&app, ip, key.ok().as_ref(), Scope::Room(room_id)).await?;
     let body = body.object()?;
     let ttl = AccessTtl::parse(&body, scheme.ttl_field())?;
     let refresh_ttl = RefreshTtl::parse(&body, "refresh_token_ttl_secs")?;
@@ -281,17 +269,8 @@ async fn refresh(
         .issuer(&config.issuer)
         .audience(&config.audience)
         .room(room_id);
-    // One uniform 403 whatever failed, so the endpoint is no oracle; the reason goes to the log only. Refresh
-    // tokens are MACed; those signed with Ed25519 before that (alive for at most a day after the upgrade) still
-    // verify under the signing keys.
-    let check = |keys: &KeyRing| {
-        roomgate_token::verify_refresh(token, &keys.refresh, Some(&keys.public), &validation, now)
-    };
-    let mut verified = check(&app.keys().current());
-    if verified == Err(TokenError::UnknownKey) && app.keys().reload_after_miss(app.store(), now).await {
-        // A key rotated in on another replica that this one has not re-read yet.
-        verified = check(&app.keys().current());
-    }
+    // One uniform 403 whatever failed, so the endpoint is no oracle; the reason goes to the log only.
+    let verified = app.keys().verify(app.store(), token, &validation, now).await;
     let claims = verified.map_err(|e| {
         tracing::info!(reason = e.reason(), %room_id, "refresh refused");
         observability::token_rejected(e.reason());
