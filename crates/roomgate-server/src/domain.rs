@@ -162,6 +162,28 @@ pub fn bool_field(body: &Map<String, Value>, name: &str) -> Result<Option<bool>,
     }
 }
 
+/// A string field that must be given; null counts as absent.
+pub fn required_string<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Err(ApiError::field(
+            InvalidCode::Missing,
+            name,
+            format!("{name} is required."),
+        )),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(ApiError::field(
+            InvalidCode::WrongType,
+            name,
+            format!("{name} must be a string."),
+        )),
+    }
+}
+
+/// The grant subject roomgate mints for an account: `telnyx:users:<account id>`.
+pub fn account_subject(account_id: uuid::Uuid) -> String {
+    format!("telnyx:users:{account_id}")
+}
+
 /// A field that may be absent, explicitly null, or a string.
 pub fn nullable_string<'a>(
     body: &'a Map<String, Value>,
@@ -281,6 +303,7 @@ impl WebhookUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Location;
     use serde_json::json;
 
     fn obj(v: Value) -> Map<String, Value> {
@@ -291,7 +314,7 @@ mod tests {
         match e {
             ApiError::Invalid {
                 code,
-                location: crate::error::Location::Pointer(p),
+                location: Location::Pointer(p),
                 ..
             } => (code, p),
             other => panic!("expected a 422, got {other:?}"),
@@ -344,6 +367,58 @@ mod tests {
         }
     }
 
+    fn param_code(e: ApiError) -> (InvalidCode, Location) {
+        match e {
+            ApiError::Invalid { code, location, .. } => (code, location),
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn query_parameters_are_unsigned_digits_within_bounds() {
+        let size_param = || Location::Parameter("page[size]".into());
+        assert_eq!(PageSize::parse_param("page[size]", "250").unwrap().get(), 250);
+        assert_eq!(PageSize::parse_param("page[size]", "1").unwrap().get(), 1);
+        for out in ["0", "251", "18446744073709551615"] {
+            let e = PageSize::parse_param("page[size]", out).unwrap_err();
+            assert_eq!(param_code(e), (InvalidCode::OutOfRange, size_param()), "{out}");
+        }
+        for bad in ["-1", "1.0", "", " 1", "0x1", "18446744073709551616"] {
+            let e = PageSize::parse_param("page[size]", bad).unwrap_err();
+            assert_eq!(param_code(e), (InvalidCode::WrongType, size_param()), "{bad:?}");
+        }
+        assert_eq!(PageNumber::default_value().get(), 1);
+        assert_eq!(PageSize::default_value().get(), 20);
+    }
+
+    #[test]
+    fn optional_and_patch_fields_are_none_when_absent() {
+        assert_eq!(WebhookTimeout::parse(&obj(json!({})), "t").unwrap(), None);
+        assert_eq!(
+            WebhookTimeout::parse(&obj(json!({"t": 30})), "t")
+                .unwrap()
+                .map(Bounded::get),
+            Some(30)
+        );
+        assert!(WebhookTimeout::parse(&obj(json!({"t": 31})), "t").is_err());
+        assert_eq!(MaxParticipants::parse_given(&obj(json!({})), "m").unwrap(), None);
+        assert_eq!(MaxParticipants::parse(&obj(json!({})), "m").unwrap().get(), 10);
+        assert!(MaxParticipants::parse(&obj(json!({"m": 1})), "m").is_err());
+    }
+
+    #[test]
+    fn a_required_string_names_its_field() {
+        assert_eq!(required_string(&obj(json!({"t": "x"})), "t").unwrap(), "x");
+        for (body, code) in [
+            (json!({}), InvalidCode::Missing),
+            (json!({"t": null}), InvalidCode::Missing),
+            (json!({"t": 1}), InvalidCode::WrongType),
+        ] {
+            let e = required_string(&obj(body.clone()), "t").unwrap_err();
+            assert_eq!(code_and_pointer(e), (code, "/t".into()), "{body}");
+        }
+    }
+
     #[test]
     fn unique_name_bounds() {
         assert!(UniqueName::parse("My room").is_ok());
@@ -355,7 +430,7 @@ mod tests {
         assert!(UniqueName::parse_param("ok", "filter[unique_name]").is_ok());
         match UniqueName::parse_param("\0", "filter[unique_name]") {
             Err(ApiError::Invalid {
-                location: crate::error::Location::Parameter(p),
+                location: Location::Parameter(p),
                 ..
             }) => assert_eq!(p, "filter[unique_name]"),
             other => panic!("expected a 422 naming the parameter, got {other:?}"),

@@ -10,31 +10,13 @@ use roomgate_types::{InactiveReason, Introspection, RevocationRef};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::{
-    error::{ApiError, InvalidCode},
-    timefmt, AppState,
-};
+use crate::{error::ApiError, timefmt, AppState};
 
-/// The grant subject roomgate mints for an account: `telnyx:users:<account id>`.
-pub fn account_subject(account_id: Uuid) -> String {
-    format!("telnyx:users:{account_id}")
-}
+use super::account_subject;
 
 /// The body's `token` member.
 pub fn token_field(body: &Map<String, Value>) -> Result<&str, ApiError> {
-    match body.get("token") {
-        None | Some(Value::Null) => Err(ApiError::field(
-            InvalidCode::Missing,
-            "token",
-            "token is required.",
-        )),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(ApiError::field(
-            InvalidCode::WrongType,
-            "token",
-            "token must be a string.",
-        )),
-    }
+    super::required_string(body, "token")
 }
 
 /// What a token says of itself, none of it verified yet.

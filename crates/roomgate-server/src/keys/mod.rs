@@ -394,6 +394,29 @@ mod tests {
         assert_eq!(keys.current().signing.kid(), rotated.kid());
     }
 
+    /// The last refresh token a replaced key signs (just before its successor activates, with the longest
+    /// lifetime) must keep verifying until it expires, verifier leeway included; then the key retires.
+    #[tokio::test]
+    async fn a_replaced_key_verifies_until_its_longest_token_has_expired() {
+        use crate::domain::{revocation::VERIFIER_LEEWAY_SECS, RefreshTtl};
+        let (_db, store, keys) = store_with_keys().await;
+        let old = keys.current().signing.kid().to_owned();
+        let new = rotate(store.as_ref(), None, 10, 5, None).await.unwrap().unwrap();
+        let last_signed = new.activate_at - 1;
+        let expires = last_signed + RefreshTtl::MAX + VERIFIER_LEEWAY_SECS;
+        let records = store.signing_keys().await.unwrap();
+        let ring = |now| KeyRing::from_records(&records, None, now).unwrap();
+        assert_eq!(ring(last_signed).signing.kid(), old);
+        assert!(
+            ring(expires).public.contains(&old),
+            "retired before its last token expired"
+        );
+        assert!(
+            !ring(expires + 1).public.contains(&old),
+            "kept after every token it signed expired"
+        );
+    }
+
     fn rec(key: &SigningKey, activate_at: i64, retire_at: Option<i64>) -> SigningKeyRecord {
         SigningKeyRecord {
             retire_at,

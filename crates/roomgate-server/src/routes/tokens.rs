@@ -8,13 +8,12 @@ use axum::{
 use roomgate_store::RefreshCheck;
 use roomgate_token::{Claims, TokenKind, TokenSpec, Validation};
 use roomgate_types::{AccessToken, ClientToken, Data, JoinClientToken, RoomAccessToken};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
     authz::{self, Scope},
-    domain::{participant, AccessTtl, RefreshTtl},
-    error::{ApiError, InvalidCode},
+    domain::{self, participant, AccessTtl, RefreshTtl},
+    error::ApiError,
     extract::{BearerKey, ClientIp, JsonBody, RoomIdPath},
     keys::KeyRing,
     observability, timefmt, AppState,
@@ -205,7 +204,7 @@ async fn create(
     let access_spec = TokenSpec {
         kind: TokenKind::Access,
         room_id,
-        subjects: vec![format!("telnyx:users:{}", key.account_id)],
+        subjects: vec![domain::account_subject(key.account_id)],
         issuer: &config.issuer,
         audience: &config.audience,
         ttl_secs: ttl.get(),
@@ -245,23 +244,7 @@ async fn refresh(
     scheme: Scheme,
 ) -> Result<Response, ApiError> {
     let body = body.object()?;
-    let token = match body.get("refresh_token") {
-        None | Some(Value::Null) => {
-            return Err(ApiError::field(
-                InvalidCode::Missing,
-                "refresh_token",
-                "refresh_token is required.",
-            ))
-        }
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => {
-            return Err(ApiError::field(
-                InvalidCode::WrongType,
-                "refresh_token",
-                "refresh_token must be a string.",
-            ))
-        }
-    };
+    let token = domain::required_string(&body, "refresh_token")?;
     let ttl = AccessTtl::parse(&body, scheme.ttl_field())?;
     let now = app.now().unix_timestamp();
     let config = app.config();
