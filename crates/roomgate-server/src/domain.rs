@@ -5,6 +5,7 @@ use crate::error::{ApiError, InvalidCode};
 
 pub mod introspection;
 pub mod participant;
+pub mod refresh;
 pub mod revocation;
 
 /// An integer field within `MIN..=MAX`; the bounds are public so that help texts, the key lifecycle and the

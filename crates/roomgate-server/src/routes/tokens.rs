@@ -5,8 +5,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use roomgate_store::RefreshCheck;
-use roomgate_token::{Claims, TokenKind, TokenSpec, Validation};
+use roomgate_token::{Claims, TokenKind, TokenSpec};
 use roomgate_types::{AccessToken, ClientToken, Data, JoinClientToken, RoomAccessToken};
 use uuid::Uuid;
 
@@ -163,10 +162,9 @@ fn created<T: serde::Serialize>(data: T) -> Response {
     (StatusCode::CREATED, Json(Data::new(data))).into_response()
 }
 
-/// A signed access token and its expiry on the wire.
-fn mint_access(keys: &KeyRing, spec: TokenSpec<'_>, now: i64) -> (String, String) {
-    let claims = Claims::mint(&spec, now);
-    (keys.signing.sign(&claims), timefmt::secs_rfc3339(claims.exp))
+/// An access token signed and its expiry on the wire.
+fn sign_access(keys: &KeyRing, claims: &Claims) -> (String, String) {
+    (keys.signing.sign(claims), timefmt::secs_rfc3339(claims.exp))
 }
 
 /// A MACed refresh token naming the API key that asked for it, and its expiry on the wire.
@@ -216,7 +214,7 @@ async fn create(
         ..access_spec.clone()
     };
     let keys = app.keys().current();
-    let (access, access_exp) = mint_access(&keys, access_spec, now);
+    let (access, access_exp) = sign_access(&keys, &Claims::mint(&access_spec, now));
     let (refresh, refresh_exp) = mint_refresh(&keys, refresh_spec, key.api_key_id, now);
     observability::token_minted(TokenKind::Access, scheme.label());
     observability::token_minted(TokenKind::Refresh, scheme.label());
@@ -246,59 +244,8 @@ async fn refresh(
     let body = body.object()?;
     let token = domain::required_string(&body, "refresh_token")?;
     let ttl = AccessTtl::parse(&body, scheme.ttl_field())?;
-    let now = app.now().unix_timestamp();
-    let config = app.config();
-    let validation = Validation::new(TokenKind::Refresh)
-        .issuer(&config.issuer)
-        .audience(&config.audience)
-        .room(room_id);
-    // One uniform 403 whatever failed, so the endpoint is no oracle; the reason goes to the log only.
-    let verified = app.keys().verify(app.store(), token, &validation, now).await;
-    let claims = verified.map_err(|e| {
-        tracing::info!(reason = e.reason(), %room_id, "refresh refused");
-        observability::token_rejected(e.reason());
-        // Only tokens that fail count against the address: junk from it cannot stop its valid refreshes.
-        app.limits().refresh_failed_from(ip)
-    })?;
-    app.limits().refresh_with(&claims.jti)?;
-    // Exactly the participant and permissions the refresh token carries, whatever the body says; a version 1
-    // refresh token gives a version 1 access token.
-    let participant = if claims.is_v2() {
-        claims.participant()
-    } else {
-        None
-    };
-    let identity = participant.as_ref().and_then(|p| p.identity.as_deref());
-    let facts = crate::domain::revocation::token_facts(&claims, room_id, identity);
-    let (refused, revocation) = match app.store().check_refresh(&facts, claims.api_key_id).await? {
-        RefreshCheck::Allowed => (None, None),
-        RefreshCheck::RoomDeleted => (Some("room_deleted"), None),
-        RefreshCheck::KeyRevoked => (Some("api_key_revoked"), None),
-        RefreshCheck::Revoked(id) => (Some("revoked"), Some(id)),
-    };
-    if let Some(reason) = refused {
-        match revocation {
-            Some(revocation) => tracing::info!(reason, %room_id, %revocation, "refresh refused"),
-            None => tracing::info!(reason, %room_id, "refresh refused"),
-        }
-        observability::token_rejected(reason);
-        return Err(ApiError::Forbidden);
-    }
-    let spec = TokenSpec {
-        kind: TokenKind::Access,
-        room_id,
-        subjects: claims
-            .grants
-            .iter()
-            .flat_map(|g| g.subjects.iter().cloned())
-            .collect(),
-        issuer: &config.issuer,
-        audience: &config.audience,
-        // Never beyond the refresh token's own expiry: a refresh token is the limit of the access it grants.
-        ttl_secs: ttl.get().min(claims.exp.saturating_sub(now)),
-        participant: participant.as_ref(),
-    };
-    let (access, access_exp) = mint_access(&app.keys().current(), spec, now);
+    let claims = domain::refresh::refresh(&app, ip, room_id, token, ttl).await?;
+    let (access, access_exp) = sign_access(&app.keys().current(), &claims);
     observability::token_minted(TokenKind::Access, scheme.label());
     observability::token_refreshed(scheme.label());
     Ok(match scheme {
