@@ -5,7 +5,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use roomgate_token::{Claims, TokenKind, TokenSpec};
+use roomgate_token::{Claims, TokenKind};
 use roomgate_types::{AccessToken, ClientToken, Data, JoinClientToken, RoomAccessToken};
 use uuid::Uuid;
 
@@ -167,16 +167,6 @@ fn sign_access(keys: &KeyRing, claims: &Claims) -> (String, String) {
     (keys.signing.sign(claims), timefmt::secs_rfc3339(claims.exp))
 }
 
-/// A MACed refresh token naming the API key that asked for it, and its expiry on the wire.
-fn mint_refresh(keys: &KeyRing, spec: TokenSpec<'_>, api_key_id: Uuid, now: i64) -> (String, String) {
-    let mut claims = Claims::mint(&spec, now);
-    claims.api_key_id = Some(api_key_id);
-    (
-        keys.refresh_signing.sign(&claims),
-        timefmt::secs_rfc3339(claims.exp),
-    )
-}
-
 async fn create(
     app: AppState,
     ClientIp(ip): ClientIp,
@@ -193,29 +183,21 @@ async fn create(
     let ttl = AccessTtl::parse(&body, scheme.ttl_field())?;
     let refresh_ttl = RefreshTtl::parse(&body, "refresh_token_ttl_secs")?;
     let participant = participant::parse(&body)?;
-    if let Some(identity) = participant.as_ref().and_then(|p| p.identity.as_deref()) {
-        // Identities may be personal data: never at info level.
-        tracing::debug!(%room_id, identity, "minting for a participant");
-    }
-    let now = app.now().unix_timestamp();
     let config = app.config();
-    let access_spec = TokenSpec {
-        kind: TokenKind::Access,
+    let pair = domain::mint::Pair {
+        key,
         room_id,
-        subjects: vec![domain::account_subject(key.account_id)],
         issuer: &config.issuer,
         audience: &config.audience,
-        ttl_secs: ttl.get(),
+        ttl,
+        refresh_ttl,
         participant: participant.as_ref(),
-    };
-    let refresh_spec = TokenSpec {
-        kind: TokenKind::Refresh,
-        ttl_secs: refresh_ttl.get(),
-        ..access_spec.clone()
-    };
+    }
+    .mint(app.now().unix_timestamp());
     let keys = app.keys().current();
-    let (access, access_exp) = sign_access(&keys, &Claims::mint(&access_spec, now));
-    let (refresh, refresh_exp) = mint_refresh(&keys, refresh_spec, key.api_key_id, now);
+    let (access, access_exp) = sign_access(&keys, &pair.access);
+    let refresh = keys.refresh_signing.sign(&pair.refresh);
+    let refresh_exp = timefmt::secs_rfc3339(pair.refresh.exp);
     observability::token_minted(TokenKind::Access, scheme.label());
     observability::token_minted(TokenKind::Refresh, scheme.label());
     Ok(match scheme {
