@@ -1,6 +1,8 @@
 //! API keys: 256-bit random secrets, stored only as SHA-256 hashes.
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use roomgate_store::{ApiKeyRecord, NewApiKey, Store, StoreError};
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 const PREFIX: &str = "rg_";
 
@@ -46,6 +48,61 @@ impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "ApiKey({}…)", self.prefix())
     }
+}
+
+/// A key just made by [`create_api_key`]: what the store holds, and the secret, which it does not.
+#[derive(Debug)]
+pub struct CreatedApiKey {
+    /// The stored record (id, account, prefix), as `roomgate api-keys list` shows it.
+    pub record: ApiKeyRecord,
+    /// The secret, to show its owner this once.
+    pub key: ApiKey,
+}
+
+/// Why no key was created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateKeyError {
+    /// The operating system gave no random bytes.
+    #[error("no randomness available")]
+    Randomness(#[from] getrandom::Error),
+    /// The store refused the account or the key.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Creates a key for the account named `account` (created if new) and stores its hash, stamped `now` (Unix
+/// microseconds). What `roomgate api-keys create` does, and how tests get their keys.
+pub async fn create_api_key(
+    store: &dyn Store,
+    account: &str,
+    name: Option<String>,
+    now: i64,
+) -> Result<CreatedApiKey, CreateKeyError> {
+    let key = ApiKey::generate()?;
+    let record = store_api_key(store, account, name, &key, now).await?;
+    Ok(CreatedApiKey { record, key })
+}
+
+/// Stores the hash of `key` for the account named `account` (created if new), stamped `now` (Unix
+/// microseconds). For a secret that must be kept somewhere else first, as `roomgate serve`'s first key is.
+pub async fn store_api_key(
+    store: &dyn Store,
+    account: &str,
+    name: Option<String>,
+    key: &ApiKey,
+    now: i64,
+) -> Result<ApiKeyRecord, StoreError> {
+    let account_id = store.ensure_account(account, now).await?;
+    store
+        .insert_api_key(&NewApiKey {
+            id: Uuid::new_v4(),
+            account_id,
+            name,
+            prefix: key.prefix(),
+            key_hash: key.hash(),
+            created_at: now,
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub mod observability;
 pub mod ratelimit;
 mod routes;
 pub mod serving;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod timefmt;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -252,13 +254,13 @@ async fn maintain_keys(state: AppState) {
                 .signing_keys()
                 .await
                 .ok()
-                .and_then(|k| k.iter().map(|r| r.created_at).max());
+                .and_then(|k| k.iter().map(|r| r.created_at_secs).max());
             let due_since = now - every.as_secs() as i64;
             if newest.is_some_and(|created| created < due_since) {
                 let delay = config.publish_delay.as_secs() as i64;
                 match keys::rotate(state.store(), state.keys().master(), now, delay, Some(due_since)).await {
                     Ok(Some(new)) => {
-                        tracing::info!(kid = %new.kid, activate_at = new.activate_at, "rotated signing key")
+                        tracing::info!(kid = %new.kid, activate_at = new.activate_at_secs, "rotated signing key")
                     }
                     Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, "scheduled signing-key rotation failed"),

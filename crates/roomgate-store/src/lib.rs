@@ -11,13 +11,18 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Timestamps are Unix time in microseconds (`i64`), so both backends store and compare them the same way.
+//! Timestamps are Unix time in microseconds (`i64`), so both backends store and compare them the same way;
+//! the exceptions say so in their names: a signing key's dates (`*_secs`, and the `*_secs` arguments of
+//! [`Store::rotate_signing_key`]) and a token's `iat` are whole Unix seconds, as in the tokens they sign.
 
 mod error;
 mod listing;
 mod model;
 pub(crate) mod postgres;
 mod revoking;
+mod rows;
+mod shared;
+mod sql;
 pub(crate) mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -53,8 +58,6 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>>;
     /// Marks a key revoked; `NotFound` if no such key, idempotent otherwise.
     async fn revoke_api_key(&self, id: Uuid, now: i64) -> Result<()>;
-    /// How many keys are not revoked.
-    async fn count_active_api_keys(&self) -> Result<u64>;
     /// The account of an active key with this SHA-256 hash.
     async fn authenticate(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>>;
     /// In one indexed read: the key's account and whether `room_id` belongs to it.
@@ -133,13 +136,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
     /// Stores a new signing key.
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
-    /// Atomically, and only if no key was created at or after `unless_created_since`: stores `key` and
-    /// schedules every other key not yet retiring to retire at `retire_others_at`. Returns whether it rotated.
+    /// Atomically, and only if no key was created at or after `unless_created_since_secs`: stores `key` and
+    /// schedules every other key not yet retiring to retire at `retire_others_at_secs`. Returns whether it rotated.
     async fn rotate_signing_key(
         &self,
         key: &SigningKeyRecord,
-        retire_others_at: i64,
-        unless_created_since: Option<i64>,
+        retire_others_at_secs: i64,
+        unless_created_since_secs: Option<i64>,
     ) -> Result<bool>;
 }
 

@@ -7,12 +7,21 @@
 //!   `?2 IS NULL OR unique_name = ?2` disjunction keeps every planner from using the unique index).
 //! - A page nearer the end than the start is read from the other end of the index, since the total is known
 //!   exactly: skipping costs `min(offset, total - offset)` index entries.
-use crate::RoomFilter;
+use uuid::Uuid;
+
+use crate::{
+    rows::{room, Columns},
+    sql::{int, Statement},
+    Result, RoomFilter, RoomRecord,
+};
 
 /// A room's columns, in the order both backends read and write them.
 pub(crate) const ROOM_COLUMNS: &str =
     "id, account_id, unique_name, max_participants, enable_recording, webhook_event_url, \
      webhook_event_failover_url, webhook_timeout_secs, created_at, updated_at";
+
+/// The account's room counter: `$1` account.
+const ROOM_COUNT: &str = "SELECT room_count FROM accounts WHERE id = $1";
 
 /// A value bound after the account id.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,6 +182,60 @@ impl Window {
             "ORDER BY created_at DESC, id DESC"
         }
     }
+}
+
+/// The first statement of a listing: the matching rows themselves, or the count the total comes from.
+pub(crate) fn listing_total(
+    account_id: Uuid,
+    conditions: &Conditions,
+    filter: &RoomFilter,
+) -> (TotalFrom, Statement) {
+    let from = TotalFrom::of(filter);
+    let sql = match from {
+        TotalFrom::Rows => conditions.rows_sql(),
+        TotalFrom::Counter => return (from, Statement::new(ROOM_COUNT).bind(account_id)),
+        TotalFrom::Count => conditions.count_sql(),
+    };
+    (from, listing_statement(sql, account_id, conditions))
+}
+
+/// A window of a listing; `key` names rows in the index (`rowid`, `id`).
+pub(crate) fn listing_page(
+    account_id: Uuid,
+    conditions: &Conditions,
+    window: &Window,
+    key: &str,
+) -> Statement {
+    listing_statement(conditions.page_sql(window, key), account_id, conditions)
+        .bind(int(window.limit))
+        .bind(int(window.offset))
+}
+
+fn listing_statement(sql: String, account_id: Uuid, conditions: &Conditions) -> Statement {
+    let mut statement = Statement::new(sql).bind(account_id);
+    for value in &conditions.binds {
+        statement = match value {
+            Bind::Text(text) => statement.bind(text.as_str()),
+            Bind::Int(int) => statement.bind(*int),
+        };
+    }
+    statement
+}
+
+/// The page of a listing whose total came from its rows ([`TotalFrom::Rows`]).
+pub(crate) fn rows_page<R: Columns>(rows: &[R], limit: u32, offset: u64) -> Result<(Vec<RoomRecord>, u64)> {
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let page = rows.iter().skip(skip).take(limit as usize).map(room);
+    Ok((page.collect::<Result<_>>()?, rows.len() as u64))
+}
+
+/// A window's rows, newest first.
+pub(crate) fn window_page<R: Columns>(rows: &[R], window: &Window) -> Result<Vec<RoomRecord>> {
+    let mut page = rows.iter().map(room).collect::<Result<Vec<_>>>()?;
+    if window.from_end {
+        page.reverse();
+    }
+    Ok(page)
 }
 
 #[cfg(test)]

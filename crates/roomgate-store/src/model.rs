@@ -136,12 +136,12 @@ pub struct SigningKeyRecord {
     pub private_key: Vec<u8>,
     /// Public key bytes.
     pub public_key: Vec<u8>,
-    /// Unix seconds.
-    pub created_at: i64,
+    /// Unix seconds (like a token's `iat` and `exp`, which the key's dates are compared with).
+    pub created_at_secs: i64,
     /// Unix seconds from which it signs.
-    pub activate_at: i64,
+    pub activate_at_secs: i64,
     /// Unix seconds from which it is no longer published.
-    pub retire_at: Option<i64>,
+    pub retire_at_secs: Option<i64>,
 }
 
 impl std::fmt::Debug for SigningKeyRecord {
@@ -149,9 +149,9 @@ impl std::fmt::Debug for SigningKeyRecord {
         f.debug_struct("SigningKeyRecord")
             .field("kid", &self.kid)
             .field("private_key", &"<redacted>")
-            .field("created_at", &self.created_at)
-            .field("activate_at", &self.activate_at)
-            .field("retire_at", &self.retire_at)
+            .field("created_at_secs", &self.created_at_secs)
+            .field("activate_at_secs", &self.activate_at_secs)
+            .field("retire_at_secs", &self.retire_at_secs)
             .finish()
     }
 }

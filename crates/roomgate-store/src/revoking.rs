@@ -1,6 +1,11 @@
 //! The revocation statements both backends run, written once with `$N` placeholders (the SQLite backend turns
 //! them into `?N`); binds and row mapping stay in each backend.
-use crate::{NewRevocation, Result, RevocationRecord, RevocationSelector, StoreError};
+use uuid::Uuid;
+
+use crate::{
+    sql::{int, Statement},
+    NewRevocation, Result, RevocationRecord, RevocationSelector, StoreError, TokenFacts,
+};
 
 /// The columns of a revocation, in the order [`record`] reads them.
 pub(crate) const COLUMNS: &str =
@@ -105,6 +110,82 @@ pub(crate) fn record(
             expires_at,
         },
     })
+}
+
+/// Takes the account's next feed number.
+pub(crate) fn next_seq(account_id: Uuid) -> Statement {
+    Statement::new(NEXT_SEQ).bind(account_id)
+}
+
+pub(crate) fn insert_revocation(r: &NewRevocation, seq: i64) -> Statement {
+    let (jti, identity, issued_before, iat_before) = selector_columns(r, |u| u);
+    Statement::new(INSERT)
+        .bind(r.id)
+        .bind(r.account_id)
+        .bind(r.room_id)
+        .bind(seq)
+        .bind(jti)
+        .bind(identity)
+        .bind(issued_before)
+        .bind(iat_before)
+        .bind(r.reason.clone())
+        .bind(r.created_at)
+        .bind(r.expires_at)
+}
+
+/// How many revocations of the room are live, then a page of them.
+pub(crate) fn room_revocations(
+    account_id: Uuid,
+    room_id: Uuid,
+    now: i64,
+    limit: u32,
+    offset: u64,
+) -> [Statement; 2] {
+    [
+        Statement::new(ROOM_COUNT)
+            .bind(room_id)
+            .bind(account_id)
+            .bind(now),
+        Statement::new(room_page_sql())
+            .bind(room_id)
+            .bind(account_id)
+            .bind(now)
+            .bind(i64::from(limit))
+            .bind(int(offset)),
+    ]
+}
+
+pub(crate) fn feed_head(account_id: Uuid) -> Statement {
+    Statement::new(HEAD).bind(account_id)
+}
+
+pub(crate) fn feed(account_id: Uuid, after: i64, head: i64, now: i64, limit: u32) -> Statement {
+    Statement::new(feed_sql())
+        .bind(account_id)
+        .bind(after)
+        .bind(head)
+        .bind(now)
+        .bind(i64::from(limit))
+}
+
+/// The feed's cursor after `page`: its last number if the page is full, else the head.
+pub(crate) fn feed_next(page: &[RevocationRecord], head: i64, limit: u32) -> i64 {
+    match page.last() {
+        Some(last) if page.len() >= limit as usize => last.seq,
+        _ => head,
+    }
+}
+
+pub(crate) fn covering(token: &TokenFacts<'_>) -> Statement {
+    Statement::new(covering_sql())
+        .bind(token.room_id)
+        .bind(token.jti)
+        .bind(token.identity)
+        .bind(token.iat)
+}
+
+pub(crate) fn prune_revocations(now: i64) -> Statement {
+    Statement::new(PRUNE).bind(now)
 }
 
 /// How long a waiter sleeps between checks when no signal comes (a lost notification costs at most this).

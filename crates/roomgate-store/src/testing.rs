@@ -233,10 +233,7 @@ pub async fn list_query_plans(
 pub async fn revocation_query_plans(url: &str) -> Vec<String> {
     let postgres = url.starts_with("postgres");
     let (refresh, feed) = if postgres {
-        (
-            crate::postgres::REFRESH_CHECK.clone(),
-            crate::revoking::feed_sql(),
-        )
+        (crate::sql::REFRESH_CHECK.clone(), crate::revoking::feed_sql())
     } else {
         (
             crate::sqlite::REFRESH_CHECK.clone(),

@@ -58,7 +58,7 @@ backend_test! {
         let auth = store.authenticate(&[7; 32]).await.unwrap().expect("known key");
         assert_eq!((auth.account_id, auth.api_key_id), (account, new.id));
         assert_eq!(store.authenticate(&[8; 32]).await.unwrap(), None);
-        assert_eq!(store.count_active_api_keys().await.unwrap(), 1);
+        assert_eq!(store.list_api_keys().await.unwrap().iter().filter(|k| k.revoked_at.is_none()).count(), 1);
         store.revoke_api_key(new.id, 5).await.unwrap();
         store.revoke_api_key(new.id, 9).await.unwrap(); // idempotent, keeps the first time
         assert_eq!(store.authenticate(&[7; 32]).await.unwrap(), None);
@@ -158,9 +158,9 @@ fn signing_key(kid: &str, created_at: i64) -> SigningKeyRecord {
         kid: kid.into(),
         private_key: vec![1; 32],
         public_key: vec![2; 32],
-        created_at,
-        activate_at: created_at,
-        retire_at: None,
+        created_at_secs: created_at,
+        activate_at_secs: created_at,
+        retire_at_secs: None,
     }
 }
 
@@ -168,17 +168,17 @@ backend_test! {
     async fn rotation_adds_a_key_schedules_retirement_and_is_not_repeated(backend: Backend) {
         let (_db, store) = open(backend).await;
         store.insert_signing_key(&signing_key("k1", 100)).await.unwrap();
-        let k2 = SigningKeyRecord { activate_at: 300, ..signing_key("k2", 200) };
+        let k2 = SigningKeyRecord { activate_at_secs: 300, ..signing_key("k2", 200) };
         assert!(store.rotate_signing_key(&k2, 90_000, None).await.unwrap());
         let keys = store.signing_keys().await.unwrap();
-        assert_eq!(keys.iter().map(|k| (k.kid.as_str(), k.retire_at)).collect::<Vec<_>>(), [("k1", Some(90_000)), ("k2", None)]);
+        assert_eq!(keys.iter().map(|k| (k.kid.as_str(), k.retire_at_secs)).collect::<Vec<_>>(), [("k1", Some(90_000)), ("k2", None)]);
         // A scheduled rotation skips when a key was created since the threshold.
         assert!(!store.rotate_signing_key(&signing_key("k3", 250), 95_000, Some(150)).await.unwrap());
         assert_eq!(store.signing_keys().await.unwrap().len(), 2);
         // Retirement is only ever brought forward.
         assert!(store.rotate_signing_key(&signing_key("k4", 400), 95_000, Some(300)).await.unwrap());
         let keys = store.signing_keys().await.unwrap();
-        assert_eq!(keys.iter().map(|k| k.retire_at).collect::<Vec<_>>(), [Some(90_000), Some(95_000), None]);
+        assert_eq!(keys.iter().map(|k| k.retire_at_secs).collect::<Vec<_>>(), [Some(90_000), Some(95_000), None]);
     }
 }
 
@@ -323,4 +323,13 @@ async fn postgres_hot_path_reads_survive_their_connections_being_cut() {
     store.insert_room(&r2).await.unwrap();
     assert!(store.room_exists(r2.id).await.unwrap());
     let _ = admin.close().await;
+}
+
+#[tokio::test]
+async fn in_memory_sqlite_is_refused_as_a_configuration_error() {
+    // The hot path reads the file on connections of its own, which would each see another empty database.
+    for url in ["sqlite::memory:", "sqlite://:memory:"] {
+        let err = roomgate_store::connect(url).await.unwrap_err();
+        assert!(matches!(err, StoreError::Config(_)), "{url}: {err}");
+    }
 }

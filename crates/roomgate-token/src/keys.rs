@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+#[cfg(feature = "aws-lc")]
 use aws_lc_rs::signature::Ed25519KeyPair;
 
 use crate::{b64, jws, Claims, Jwk, Jwks, TokenError};
@@ -11,15 +12,16 @@ const SIGNATURE_LEN: usize = 64;
 
 /// An Ed25519 private signing key with its key id. Debug shows only the kid.
 ///
-/// It signs with aws-lc-rs (AWS-LC's assembly: 1.8x ed25519-dalek's speed on x86_64). Ed25519 signatures
-/// are deterministic (RFC 8032), so they are byte for byte what ed25519-dalek would make; ed25519-dalek keeps the
-/// seed and the public key, and verification everywhere stays its `verify_strict`.
+/// With the `aws-lc` feature (the default) it signs with aws-lc-rs (AWS-LC's assembly: 1.8x ed25519-dalek's speed
+/// on x86_64), without it with ed25519-dalek. Ed25519 signatures are deterministic (RFC 8032), so both make the same
+/// bytes; ed25519-dalek keeps the seed and the public key, and verification everywhere stays its `verify_strict`.
 #[derive(Clone)]
 pub struct SigningKey {
     kid: String,
     /// The seed (for storage) and the public key (for the kid); zeroized on drop.
     key: ed25519_dalek::SigningKey,
     /// The same key in AWS-LC, which signs. Clones share it (reference-counted); AWS-LC cleanses it when freed.
+    #[cfg(feature = "aws-lc")]
     signer: Ed25519KeyPair,
     /// base64url of `{"alg":"EdDSA","typ":"JWT","kid":"<kid>"}`, computed once.
     header_segment: String,
@@ -57,6 +59,7 @@ impl SigningKey {
     /// so that a key one library disagrees on can never sign), or cannot allocate.
     pub fn from_seed(seed: &[u8; 32]) -> SigningKey {
         let key = ed25519_dalek::SigningKey::from_bytes(seed);
+        #[cfg(feature = "aws-lc")]
         let signer = match Ed25519KeyPair::from_seed_and_public_key(seed, key.verifying_key().as_bytes()) {
             Ok(signer) => signer,
             Err(e) => panic!("AWS-LC refused an Ed25519 seed ed25519-dalek accepts: {e}"),
@@ -71,16 +74,25 @@ impl SigningKey {
         SigningKey {
             kid,
             key,
+            #[cfg(feature = "aws-lc")]
             signer,
             header_segment,
         }
     }
 
     /// The 64-byte Ed25519 signature of `input`, by AWS-LC.
+    #[cfg(feature = "aws-lc")]
     fn sign_bytes(&self, input: &[u8]) -> [u8; SIGNATURE_LEN] {
         let mut signature = [0u8; SIGNATURE_LEN];
         signature.copy_from_slice(self.signer.sign(input).as_ref());
         signature
+    }
+
+    /// The 64-byte Ed25519 signature of `input`, by ed25519-dalek.
+    #[cfg(not(feature = "aws-lc"))]
+    fn sign_bytes(&self, input: &[u8]) -> [u8; SIGNATURE_LEN] {
+        use ed25519_dalek::Signer as _;
+        self.key.sign(input).to_bytes()
     }
 
     /// The 32-byte private seed, for storage.
@@ -274,6 +286,7 @@ mod tests {
         assert!(!dbg.contains(&hex) && !dbg.contains(&format!("{:?}", random.seed())));
     }
 
+    #[cfg(feature = "aws-lc")]
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
 
@@ -291,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn aws_lc_signs_the_rfc8037_a4_vector() {
+    fn signs_the_rfc8037_a4_vector() {
         // RFC 8037 A.1's private key and A.4's signing input and signature.
         let seed: [u8; 32] = b64::decode_array("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A", "d").unwrap();
         let input = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";

@@ -1,8 +1,10 @@
 //! `roomgate api-keys`: keys are shown once at creation and stored only as hashes.
-use anyhow::Context;
 use clap::Subcommand;
-use roomgate_server::{auth::ApiKey, timefmt};
-use roomgate_store::{NewApiKey, Store};
+use roomgate_server::{
+    auth::{self, ApiKey},
+    timefmt,
+};
+use roomgate_store::Store;
 use uuid::Uuid;
 
 use crate::{now_micros, StoreArgs};
@@ -39,9 +41,9 @@ pub enum ApiKeysCommand {
 
 /// Creates and stores a key for `account`, returning its secret.
 pub async fn create(store: &dyn Store, account: &str, name: Option<String>) -> anyhow::Result<ApiKey> {
-    let key = ApiKey::generate().context("no randomness available")?;
-    self::store(store, account, name, &key).await?;
-    Ok(key)
+    Ok(auth::create_api_key(store, account, name, now_micros())
+        .await?
+        .key)
 }
 
 /// Stores `key` (its hash) for `account`, creating the account if new.
@@ -51,18 +53,7 @@ pub async fn store(
     name: Option<String>,
     key: &ApiKey,
 ) -> anyhow::Result<()> {
-    let now = now_micros();
-    let account_id = store.ensure_account(account, now).await?;
-    store
-        .insert_api_key(&NewApiKey {
-            id: Uuid::new_v4(),
-            account_id,
-            name,
-            prefix: key.prefix(),
-            key_hash: key.hash(),
-            created_at: now,
-        })
-        .await?;
+    auth::store_api_key(store, account, name, key, now_micros()).await?;
     Ok(())
 }
 

@@ -94,7 +94,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// stdout is where the logs go, and in a container or under systemd that is a log collector, kept and shipped
 /// and readable by many. So the secret is printed only when stdout is a terminal; otherwise it goes to a file
 /// created with mode 0600 beside the SQLite database, and only that file's path is logged. With no file to
-/// put it beside (PostgreSQL, in-memory SQLite) none is made: the log says to run `roomgate api-keys create`.
+/// put it beside (PostgreSQL) none is made: the log says to run `roomgate api-keys create`.
 async fn first_api_key(store: &dyn roomgate_store::Store, url: &str, addr: SocketAddr) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
     if std::io::stdout().is_terminal() {

@@ -42,9 +42,9 @@ pub async fn run(cmd: SigningKeysCommand) -> anyhow::Result<()> {
                     "{:<43}  {:<8}  {:<20}  {:<20}  {}",
                     r.kid,
                     state.as_str(),
-                    timefmt::secs_rfc3339(r.created_at),
-                    timefmt::secs_rfc3339(r.activate_at),
-                    r.retire_at.map_or_else(|| "-".into(), timefmt::secs_rfc3339),
+                    timefmt::secs_rfc3339(r.created_at_secs),
+                    timefmt::secs_rfc3339(r.activate_at_secs),
+                    r.retire_at_secs.map_or_else(|| "-".into(), timefmt::secs_rfc3339),
                 );
             }
         }
@@ -63,11 +63,11 @@ pub async fn run(cmd: SigningKeysCommand) -> anyhow::Result<()> {
             println!(
                 "Added signing key {}: published now, signs from {}.",
                 new.kid,
-                timefmt::secs_rfc3339(new.activate_at)
+                timefmt::secs_rfc3339(new.activate_at_secs)
             );
             println!(
                 "The keys it replaces verify until {}.",
-                timefmt::secs_rfc3339(new.activate_at + keys::RETIRE_AFTER_SECS)
+                timefmt::secs_rfc3339(new.activate_at_secs + keys::RETIRE_AFTER_SECS)
             );
         }
     }

@@ -7,7 +7,7 @@ use roomgate_client::{
 };
 
 use crate::{
-    common::{add_key, TestServer},
+    common::TestServer,
     fake::{FakeServer, Reply},
 };
 
@@ -42,7 +42,7 @@ async fn unknown_or_revoked_key_is_unauthorized() {
     assert!(err.is_unauthorized(), "{err:?}");
 
     // A revoked key is refused from then on.
-    let key = add_key(server.store.as_ref(), "soon-revoked").await;
+    let key = server.add_key("soon-revoked").await;
     let client = server.client_with_key(&key);
     client.rooms().list_page(&ListRoomsParams::new()).await.unwrap();
     let records = server.store.list_api_keys().await.unwrap();

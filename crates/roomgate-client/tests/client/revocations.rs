@@ -7,7 +7,7 @@ use roomgate_client::{
     Client, ListRevocationsParams,
 };
 
-use crate::common::{add_key, TestServer};
+use crate::common::TestServer;
 
 async fn room(client: &Client) -> String {
     client
@@ -169,7 +169,7 @@ async fn the_feed_returns_revocations_and_its_cursor_continues() {
     assert_eq!(all.data[0], first);
 
     // Another account's feed does not see them.
-    let stranger = server.client_with_key(&add_key(server.store.as_ref(), "stranger").await);
+    let stranger = server.client_with_key(&server.add_key("stranger").await);
     assert!(stranger
         .revocation_feed(None, None, None)
         .await
@@ -311,7 +311,7 @@ async fn another_accounts_room_is_not_found() {
     let server = TestServer::start().await;
     let owner = server.client();
     let room_id = room(&owner).await;
-    let stranger = server.client_with_key(&add_key(server.store.as_ref(), "stranger").await);
+    let stranger = server.client_with_key(&server.add_key("stranger").await);
     let who = RevokeTokensRequest {
         identity: Some("alice".into()),
         ..Default::default()
@@ -375,7 +375,7 @@ async fn introspection_says_active_or_revoked_and_hides_other_accounts() {
     assert_eq!((by.id, by.reason.as_deref()), (revocation.id, Some("kicked")));
 
     // No oracle: another account learns only that it is not active; garbage likewise.
-    let stranger = server.client_with_key(&add_key(server.store.as_ref(), "stranger").await);
+    let stranger = server.client_with_key(&server.add_key("stranger").await);
     for (who, token) in [(&stranger, token.as_str()), (&client, "not.a.token")] {
         let seen = who.introspect(token).await.unwrap();
         assert_eq!(seen, Default::default(), "{seen:?}");

@@ -4,7 +4,7 @@ use roomgate_client::{
     ListRoomsParams,
 };
 
-use crate::common::{add_key, TestServer};
+use crate::common::TestServer;
 
 fn named(name: &str) -> CreateRoomRequest {
     CreateRoomRequest {
@@ -115,7 +115,7 @@ async fn list_page_filters_by_unique_name_and_dates() {
 #[tokio::test]
 async fn rooms_of_another_account_are_not_found() {
     let server = TestServer::start().await;
-    let other_key = add_key(server.store.as_ref(), "other").await;
+    let other_key = server.add_key("other").await;
     let other = server.client_with_key(&other_key);
     let room = server.client().rooms().create(&named("mine")).await.unwrap();
 

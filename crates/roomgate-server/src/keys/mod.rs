@@ -87,9 +87,9 @@ pub fn states(records: &[SigningKeyRecord], now: i64) -> Vec<KeyState> {
         .iter()
         .enumerate()
         .map(|(i, r)| match () {
-            _ if r.retire_at.is_some_and(|t| t <= now) => KeyState::Retired,
+            _ if r.retire_at_secs.is_some_and(|t| t <= now) => KeyState::Retired,
             _ if Some(i) == active => KeyState::Active,
-            _ if r.activate_at > now => KeyState::Pending,
+            _ if r.activate_at_secs > now => KeyState::Pending,
             _ => KeyState::Previous,
         })
         .collect()
@@ -100,8 +100,8 @@ fn signing_index(records: &[SigningKeyRecord], now: i64) -> Option<usize> {
     records
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.activate_at <= now && r.retire_at.is_none_or(|t| t > now))
-        .max_by_key(|(i, r)| (r.activate_at, *i))
+        .filter(|(_, r)| r.activate_at_secs <= now && r.retire_at_secs.is_none_or(|t| t > now))
+        .max_by_key(|(i, r)| (r.activate_at_secs, *i))
         .map(|(i, _)| i)
 }
 
@@ -119,7 +119,7 @@ impl KeyRing {
         for (i, rec) in records
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.retire_at.is_none_or(|t| t > now))
+            .filter(|(_, r)| r.retire_at_secs.is_none_or(|t| t > now))
         {
             let key = SigningKey::from_seed(&sealing::open(master, &rec.kid, &rec.private_key)?);
             if key.kid() != rec.kid
@@ -264,9 +264,9 @@ pub fn new_record(
         kid: key.kid().to_owned(),
         private_key,
         public_key: key.verification_key().as_bytes().to_vec(),
-        created_at,
-        activate_at,
-        retire_at: None,
+        created_at_secs: created_at,
+        activate_at_secs: activate_at,
+        retire_at_secs: None,
     }
 }
 
@@ -288,7 +288,11 @@ pub async fn rotate(
         }
     }
     // Strictly after every key already scheduled, so the newest rotation always wins, even within one second.
-    let latest = existing.iter().map(|r| r.activate_at).max().unwrap_or(i64::MIN);
+    let latest = existing
+        .iter()
+        .map(|r| r.activate_at_secs)
+        .max()
+        .unwrap_or(i64::MIN);
     let activate_at = (now + publish_delay_secs.max(0)).max(latest.saturating_add(1));
     let record = new_record(&SigningKey::generate(), master, now, activate_at);
     let retire_others_at = activate_at + RETIRE_AFTER_SECS;
@@ -402,7 +406,7 @@ mod tests {
         let (_db, store, keys) = store_with_keys().await;
         let old = keys.current().signing.kid().to_owned();
         let new = rotate(store.as_ref(), None, 10, 5, None).await.unwrap().unwrap();
-        let last_signed = new.activate_at - 1;
+        let last_signed = new.activate_at_secs - 1;
         let expires = last_signed + RefreshTtl::MAX + VERIFIER_LEEWAY_SECS;
         let records = store.signing_keys().await.unwrap();
         let ring = |now| KeyRing::from_records(&records, None, now).unwrap();
@@ -419,7 +423,7 @@ mod tests {
 
     fn rec(key: &SigningKey, activate_at: i64, retire_at: Option<i64>) -> SigningKeyRecord {
         SigningKeyRecord {
-            retire_at,
+            retire_at_secs: retire_at,
             ..new_record(key, None, 0, activate_at)
         }
     }

@@ -52,10 +52,6 @@ impl Store for InstrumentedStore {
         timed("revoke_api_key", self.inner.revoke_api_key(id, now)).await
     }
 
-    async fn count_active_api_keys(&self) -> Result<u64> {
-        timed("count_active_api_keys", self.inner.count_active_api_keys()).await
-    }
-
     async fn authenticate(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>> {
         timed("authenticate", self.inner.authenticate(key_hash)).await
     }

@@ -1,73 +1,38 @@
-//! `TestApp`: a real server on `127.0.0.1:0` over a SQLite file in a temp dir, on a clock tests can move.
-use std::{sync::Arc, time::Duration};
+//! `TestApp`: [`TestServer`] (a real server on `127.0.0.1:0` over a throwaway database, on a clock tests can
+//! move) with the HTTP helpers this crate's tests speak through.
+use std::ops::{Deref, DerefMut};
 
 use reqwest::{header, Method, RequestBuilder, Response, StatusCode};
-use roomgate_server::{auth::ApiKey, AppState, Clock, Config, OffsetClock};
-use roomgate_store::testing::{Backend, TestDatabase};
-use roomgate_store::{NewApiKey, Store};
+use roomgate_server::{
+    testing::{Backend, TestServer},
+    Clock, Config,
+};
 use serde_json::{json, Value};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
 
-/// An API key as the CLI hands it out: its id (to revoke it) and its secret.
-#[derive(Debug)]
-pub struct TestKey {
-    pub id: Uuid,
-    pub secret: String,
-}
-
-#[derive(Debug)]
-struct Running {
-    shutdown: oneshot::Sender<()>,
-    handle: JoinHandle<std::io::Result<()>>,
-    /// The metrics listener, stopped with the server.
-    metrics: JoinHandle<std::io::Result<()>>,
-}
-
-/// One server, its store and its clock; every test spawns its own.
+/// One server, its store and its clock (through `Deref`), and a client; every test spawns its own.
 #[derive(Debug)]
 pub struct TestApp {
-    /// `http://127.0.0.1:PORT`.
-    pub address: String,
-    /// `http://127.0.0.1:PORT` of the metrics listener (`/metrics` alone), as `--metrics-listen` serves it.
-    pub metrics_address: String,
+    pub server: TestServer,
     pub client: reqwest::Client,
     /// A key of the account "default".
     pub api_key: String,
     pub api_key_id: Uuid,
-    pub store: Arc<dyn Store>,
-    pub clock: OffsetClock,
-    db_url: String,
-    server: Option<Running>,
-    config: Config,
-    _db: TestDatabase,
 }
 
-/// The API's address, the metrics listener's, and the running pair.
-async fn start(store: Arc<dyn Store>, clock: &OffsetClock, config: Config) -> (String, String, Running) {
-    let state = AppState::with_clock(store, config, Arc::new(clock.clone()))
-        .await
-        .expect("server state");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = format!("http://{}", listener.local_addr().expect("local addr"));
-    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let metrics_address = format!("http://{}", admin.local_addr().expect("local addr"));
-    let metrics = tokio::spawn(roomgate_server::observability::serve_metrics(
-        admin,
-        state.clone(),
-        std::future::pending(),
-    ));
-    let (shutdown, stop) = oneshot::channel::<()>();
-    let handle = tokio::spawn(roomgate_server::serve(listener, state, async move {
-        let _ = stop.await;
-    }));
-    let running = Running {
-        shutdown,
-        handle,
-        metrics,
-    };
-    (address, metrics_address, running)
+impl Deref for TestApp {
+    type Target = TestServer;
+
+    fn deref(&self) -> &TestServer {
+        &self.server
+    }
+}
+
+impl DerefMut for TestApp {
+    fn deref_mut(&mut self) -> &mut TestServer {
+        &mut self.server
+    }
 }
 
 impl TestApp {
@@ -83,81 +48,21 @@ impl TestApp {
 
     /// A server with `config` on a fresh database of `backend`.
     pub async fn spawn_with(backend: Backend, config: Config) -> Self {
-        let db = TestDatabase::new(backend).await;
-        let db_url = db.url().to_owned();
-        let store = roomgate_store::connect(&db_url).await.expect("store");
-        let clock = OffsetClock::new();
-        let (address, metrics_address, server) = start(store.clone(), &clock, config.clone()).await;
-        let mut app = Self {
-            address,
-            metrics_address,
+        let server = TestServer::start(backend, config).await;
+        Self {
+            api_key: server.key.secret.clone(),
+            api_key_id: server.key.id,
             client: reqwest::Client::new(),
-            api_key: String::new(),
-            api_key_id: Uuid::nil(),
-            store,
-            clock,
-            db_url,
-            server: Some(server),
-            config,
-            _db: db,
-        };
-        let key = app.new_api_key("default").await;
-        app.api_key = key.secret;
-        app.api_key_id = key.id;
-        app
-    }
-
-    /// Creates a key exactly as `roomgate api-keys create --account NAME` does.
-    pub async fn new_api_key(&self, account: &str) -> TestKey {
-        let now = roomgate_server::timefmt::unix_micros(self.clock.now());
-        let account_id = self.store.ensure_account(account, now).await.expect("account");
-        let key = ApiKey::generate().expect("randomness");
-        let id = Uuid::new_v4();
-        self.store
-            .insert_api_key(&NewApiKey {
-                id,
-                account_id,
-                name: Some("test".into()),
-                prefix: key.prefix(),
-                key_hash: key.hash(),
-                created_at: now,
-            })
-            .await
-            .expect("insert api key");
-        TestKey {
-            id,
-            secret: key.expose_secret().to_owned(),
+            server,
         }
     }
 
-    /// Stops the server (draining it), then serves the same SQLite file, reopened, on a new port.
+    /// Stops the server (draining it), then serves the same database, reopened, on a new port.
     pub async fn restart(&mut self) -> String {
-        let running = self.server.take().expect("server is running");
-        running.metrics.abort();
-        let _ = running.shutdown.send(());
-        tokio::time::timeout(Duration::from_secs(10), running.handle)
-            .await
-            .expect("server stops within 10 s")
-            .expect("server task")
-            .expect("serve returns Ok");
-        self.store = roomgate_store::connect(&self.db_url).await.expect("reopen store");
-        let (address, metrics_address, server) =
-            start(self.store.clone(), &self.clock, self.config.clone()).await;
-        self.address = address;
-        self.metrics_address = metrics_address;
-        self.server = Some(server);
+        let address = self.server.restart().await;
         // Pooled connections belong to the old server.
         self.client = reqwest::Client::new();
-        self.address.clone()
-    }
-
-    /// Moves the clock so that the current Unix second is `unix`.
-    pub fn set_clock(&self, unix: i64) {
-        self.clock.advance(unix - self.clock.now().unix_timestamp());
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
+        address
     }
 
     pub fn request(&self, method: Method, path: &str, key: Option<&str>) -> RequestBuilder {

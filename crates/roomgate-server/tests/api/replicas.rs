@@ -2,39 +2,12 @@
 use std::{sync::Arc, time::Duration};
 
 use reqwest::StatusCode;
-use roomgate_server::{auth::ApiKey, AppState, Config};
-use roomgate_store::{
-    backend_test,
-    testing::{Backend, TestDatabase},
-    NewApiKey, Store,
+use roomgate_server::{
+    testing::{Backend, TestDatabase, TestKey, TestServer},
+    Config,
 };
+use roomgate_store::backend_test;
 use serde_json::{json, Value};
-use tokio::{net::TcpListener, sync::oneshot};
-use uuid::Uuid;
-
-/// One `serve` on its own listener over a shared database.
-pub(crate) struct Replica {
-    pub(crate) base: String,
-    _stop: oneshot::Sender<()>,
-}
-
-impl Replica {
-    pub(crate) async fn start(db: &TestDatabase, config: Config) -> Self {
-        let store = roomgate_store::connect(db.url()).await.expect("store");
-        let state = AppState::new(store, config).await.expect("state");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(roomgate_server::serve(listener, state, async move {
-            let _ = stopped.await;
-        }));
-        Self { base, _stop: stop }
-    }
-
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
 
 fn url(base: &str, path: &str) -> String {
     format!("{base}{path}")
@@ -51,53 +24,30 @@ pub(crate) fn fast_config() -> Config {
     config
 }
 
-pub(crate) async fn api_key(store: &dyn Store) -> (Uuid, String) {
-    let account = store.ensure_account("default", 1).await.expect("account");
-    let key = ApiKey::generate().expect("randomness");
-    let id = Uuid::new_v4();
-    let new = NewApiKey {
-        id,
-        account_id: account,
-        name: None,
-        prefix: key.prefix(),
-        key_hash: key.hash(),
-        created_at: 1,
-    };
-    store.insert_api_key(&new).await.expect("insert key");
-    (id, key.expose_secret().to_owned())
+/// `POST base+path` with `key` and an empty body, which must answer 201: the member `field` of its `data`.
+async fn created(http: &reqwest::Client, base: &str, path: &str, key: &str, field: &str) -> String {
+    let resp = http
+        .post(url(base, path))
+        .bearer_auth(key)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    resp.json::<Value>().await.expect("json")["data"][field]
+        .as_str()
+        .expect(field)
+        .to_owned()
 }
 
 pub(crate) async fn create_room(http: &reqwest::Client, base: &str, key: &str) -> String {
-    let resp = http
-        .post(url(base, "/v2/rooms"))
-        .bearer_auth(key)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    resp.json::<Value>().await.expect("json")["data"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned()
+    created(http, base, "/v2/rooms", key, "id").await
 }
 
+/// Mints on `base`: the refresh token.
 async fn mint(http: &reqwest::Client, base: &str, key: &str, room: &str) -> String {
-    let resp = http
-        .post(url(
-            base,
-            &format!("/v2/rooms/{room}/actions/create_access_token"),
-        ))
-        .bearer_auth(key)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    resp.json::<Value>().await.expect("json")["data"]["refresh_token"]
-        .as_str()
-        .expect("refresh")
-        .to_owned()
+    let path = format!("/v2/rooms/{room}/actions/create_access_token");
+    created(http, base, &path, key, "refresh_token").await
 }
 
 async fn refresh(http: &reqwest::Client, base: &str, room: &str, token: &str) -> StatusCode {
@@ -133,44 +83,42 @@ async fn jwks_kids(http: &reqwest::Client, base: &str) -> Vec<String> {
 
 backend_test! {
     async fn a_token_minted_on_one_replica_refreshes_on_another(backend: Backend) {
-        let db = TestDatabase::new(backend).await;
-        let (a, b) = (Replica::start(&db, fast_config()).await, Replica::start(&db, fast_config()).await);
+        let db = Arc::new(TestDatabase::new(backend).await);
+        let (a, b) = (TestServer::start_over(db.clone(), fast_config()).await, TestServer::start_over(db.clone(), fast_config()).await);
         let http = reqwest::Client::new();
-        let store = roomgate_store::connect(db.url()).await.unwrap();
-        let (_, key) = api_key(store.as_ref()).await;
-        let room = create_room(&http, &a.base, &key).await;
-        let token = mint(&http, &a.base, &key, &room).await;
-        assert_eq!(refresh(&http, &b.base, &room, &token).await, StatusCode::CREATED);
-        assert_eq!(jwks_kids(&http, &a.base).await, jwks_kids(&http, &b.base).await);
-        assert_eq!(jwks_kids(&http, &a.base).await.len(), 1);
+        let key = a.key.secret.clone();
+        let room = create_room(&http, &a.address, &key).await;
+        let token = mint(&http, &a.address, &key, &room).await;
+        assert_eq!(refresh(&http, &b.address, &room, &token).await, StatusCode::CREATED);
+        assert_eq!(jwks_kids(&http, &a.address).await, jwks_kids(&http, &b.address).await);
+        assert_eq!(jwks_kids(&http, &a.address).await.len(), 1);
     }
 }
 
 backend_test! {
     async fn a_room_deleted_on_one_replica_stops_refreshes_on_another_at_once(backend: Backend) {
-        let db = TestDatabase::new(backend).await;
-        let (a, b) = (Replica::start(&db, fast_config()).await, Replica::start(&db, fast_config()).await);
+        let db = Arc::new(TestDatabase::new(backend).await);
+        let (a, b) = (TestServer::start_over(db.clone(), fast_config()).await, TestServer::start_over(db.clone(), fast_config()).await);
         let http = reqwest::Client::new();
-        let store = roomgate_store::connect(db.url()).await.unwrap();
-        let (_, key) = api_key(store.as_ref()).await;
-        let room = create_room(&http, &a.base, &key).await;
-        let token = mint(&http, &a.base, &key, &room).await;
-        assert_eq!(refresh(&http, &b.base, &room, &token).await, StatusCode::CREATED);
+        let key = a.key.secret.clone();
+        let room = create_room(&http, &a.address, &key).await;
+        let token = mint(&http, &a.address, &key, &room).await;
+        assert_eq!(refresh(&http, &b.address, &room, &token).await, StatusCode::CREATED);
         let deleted = http.delete(a.url(&format!("/v2/rooms/{room}"))).bearer_auth(&key).send().await.unwrap();
         assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
         // No cache: the very next refresh on B already sees the deletion (staleness bound: zero).
-        assert_eq!(refresh(&http, &b.base, &room, &token).await, StatusCode::FORBIDDEN);
+        assert_eq!(refresh(&http, &b.address, &room, &token).await, StatusCode::FORBIDDEN);
     }
 }
 
 backend_test! {
     async fn a_key_revoked_through_one_replica_is_refused_by_another_at_once(backend: Backend) {
-        let db = TestDatabase::new(backend).await;
-        let (a, b) = (Replica::start(&db, fast_config()).await, Replica::start(&db, fast_config()).await);
+        let db = Arc::new(TestDatabase::new(backend).await);
+        let (a, b) = (TestServer::start_over(db.clone(), fast_config()).await, TestServer::start_over(db.clone(), fast_config()).await);
         let http = reqwest::Client::new();
         let store = roomgate_store::connect(db.url()).await.unwrap();
-        let (id, key) = api_key(store.as_ref()).await;
-        let list = |r: &Replica| http.get(r.url("/v2/rooms")).bearer_auth(&key).send();
+        let TestKey { id, secret: key } = a.key.clone();
+        let list = |r: &TestServer| http.get(r.url("/v2/rooms")).bearer_auth(&key).send();
         assert_eq!(list(&b).await.unwrap().status(), StatusCode::OK);
         store.revoke_api_key(id, 2).await.unwrap();
         assert_eq!(list(&b).await.unwrap().status(), StatusCode::UNAUTHORIZED);
@@ -180,15 +128,14 @@ backend_test! {
 
 backend_test! {
     async fn one_hundred_concurrent_creates_of_one_name_give_one_room(backend: Backend) {
-        let db = TestDatabase::new(backend).await;
+        let db = Arc::new(TestDatabase::new(backend).await);
         // Several replicas on PostgreSQL; one server on SQLite, as a single-machine deployment runs.
         let replicas = match backend {
-            Backend::Postgres => vec![Replica::start(&db, fast_config()).await, Replica::start(&db, fast_config()).await],
-            Backend::Sqlite => vec![Replica::start(&db, fast_config()).await],
+            Backend::Postgres => vec![TestServer::start_over(db.clone(), fast_config()).await, TestServer::start_over(db.clone(), fast_config()).await],
+            Backend::Sqlite => vec![TestServer::start_over(db.clone(), fast_config()).await],
         };
         let replicas = Arc::new(replicas);
-        let store = roomgate_store::connect(db.url()).await.unwrap();
-        let (_, key) = api_key(store.as_ref()).await;
+        let key = replicas[0].key.secret.clone();
         let http = reqwest::Client::new();
         let tasks: Vec<_> = (0..100)
             .map(|i| {
@@ -216,21 +163,21 @@ backend_test! {
 
 backend_test! {
     async fn rotation_keeps_old_tokens_refreshing_and_a_load_through_it_sees_no_error(backend: Backend) {
-        let db = TestDatabase::new(backend).await;
-        let (a, b) = (Replica::start(&db, fast_config()).await, Replica::start(&db, fast_config()).await);
+        let db = Arc::new(TestDatabase::new(backend).await);
+        let (a, b) = (TestServer::start_over(db.clone(), fast_config()).await, TestServer::start_over(db.clone(), fast_config()).await);
         let http = reqwest::Client::new();
         let store = roomgate_store::connect(db.url()).await.unwrap();
-        let (_, key) = api_key(store.as_ref()).await;
-        let room = create_room(&http, &a.base, &key).await;
-        let before = mint(&http, &a.base, &key, &room).await;
-        let old_kids = jwks_kids(&http, &a.base).await;
+        let key = a.key.secret.clone();
+        let room = create_room(&http, &a.address, &key).await;
+        let before = mint(&http, &a.address, &key, &room).await;
+        let old_kids = jwks_kids(&http, &a.address).await;
 
         // A load of mints and refreshes on both replicas, running through the rotation.
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let load: Vec<_> = (0..4)
             .map(|i| {
                 let (http, key, room, stop) = (http.clone(), key.clone(), room.clone(), stop.clone());
-                let (mint_on, refresh_on) = if i % 2 == 0 { (a.base.clone(), b.base.clone()) } else { (b.base.clone(), a.base.clone()) };
+                let (mint_on, refresh_on) = if i % 2 == 0 { (a.address.clone(), b.address.clone()) } else { (b.address.clone(), a.address.clone()) };
                 tokio::spawn(async move {
                     let mut done = 0u32;
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -248,7 +195,7 @@ backend_test! {
         // Published on every replica before it signs.
         tokio::time::sleep(Duration::from_millis(400)).await;
         for r in [&a, &b] {
-            assert!(jwks_kids(&http, &r.base).await.contains(&new.kid), "new key published before it signs");
+            assert!(jwks_kids(&http, &r.address).await.contains(&new.kid), "new key published before it signs");
         }
         tokio::time::sleep(Duration::from_millis(1500)).await;
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -257,12 +204,12 @@ backend_test! {
         }
 
         // The new key signs now; the old one still verifies, on every replica.
-        let after = mint(&http, &b.base, &key, &room).await;
+        let after = mint(&http, &b.address, &key, &room).await;
         assert_eq!(kid_of(&after), new.kid);
         assert_ne!(kid_of(&before), new.kid);
         for r in [&a, &b] {
-            assert_eq!(refresh(&http, &r.base, &room, &before).await, StatusCode::CREATED);
-            let kids = jwks_kids(&http, &r.base).await;
+            assert_eq!(refresh(&http, &r.address, &room, &before).await, StatusCode::CREATED);
+            let kids = jwks_kids(&http, &r.address).await;
             assert!(old_kids.iter().all(|k| kids.contains(k)), "previous key still published");
         }
     }
@@ -292,36 +239,36 @@ fn now() -> i64 {
 
 backend_test! {
     async fn a_replica_that_has_not_reloaded_yet_learns_a_new_key_from_the_first_token_signed_with_it(backend: Backend) {
-        let db = TestDatabase::new(backend).await;
+        let db = Arc::new(TestDatabase::new(backend).await);
         let slow = Config { key_reload_interval: Duration::from_secs(3600), ..fast_config() };
-        let (a, b) = (Replica::start(&db, fast_config()).await, Replica::start(&db, slow).await);
+        let (a, b) = (TestServer::start_over(db.clone(), fast_config()).await, TestServer::start_over(db.clone(), slow).await);
         let http = reqwest::Client::new();
         let store = roomgate_store::connect(db.url()).await.unwrap();
-        let (_, key) = api_key(store.as_ref()).await;
-        let room = create_room(&http, &a.base, &key).await;
+        let key = a.key.secret.clone();
+        let room = create_room(&http, &a.address, &key).await;
         let new = roomgate_server::keys::rotate(store.as_ref(), None, now(), 0, None).await.unwrap().expect("rotated");
         // A re-reads its keys every 100 ms; wait (boundedly) until it signs with the new one.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         let token = loop {
-            let token = mint(&http, &a.base, &key, &room).await;
+            let token = mint(&http, &a.address, &key, &room).await;
             if kid_of(&token) == new.kid {
                 break token;
             }
             assert!(std::time::Instant::now() < deadline, "A never signed with the new key");
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        assert!(!jwks_kids(&http, &b.base).await.contains(&new.kid), "B has not re-read its keys");
-        assert_eq!(refresh(&http, &b.base, &room, &token).await, StatusCode::CREATED);
-        assert!(jwks_kids(&http, &b.base).await.contains(&new.kid));
+        assert!(!jwks_kids(&http, &b.address).await.contains(&new.kid), "B has not re-read its keys");
+        assert_eq!(refresh(&http, &b.address, &room, &token).await, StatusCode::CREATED);
+        assert!(jwks_kids(&http, &b.address).await.contains(&new.kid));
     }
 }
 
 backend_test! {
     async fn scheduled_rotation_happens_once_between_replicas(backend: Backend) {
-        let db = TestDatabase::new(backend).await;
+        let db = Arc::new(TestDatabase::new(backend).await);
         let scheduled = Config { rotate_every: Some(Duration::from_secs(2)), publish_delay: Duration::ZERO, ..fast_config() };
-        let _a = Replica::start(&db, scheduled.clone()).await;
-        let _b = Replica::start(&db, scheduled).await;
+        let _a = TestServer::start_over(db.clone(), scheduled.clone()).await;
+        let _b = TestServer::start_over(db.clone(), scheduled).await;
         let store = roomgate_store::connect(db.url()).await.unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while store.signing_keys().await.unwrap().len() < 2 {
@@ -332,6 +279,6 @@ backend_test! {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let keys = store.signing_keys().await.unwrap();
         assert_eq!(keys.len(), 2, "one rotation, not one per replica");
-        assert!(keys[0].retire_at.is_some(), "the replaced key is scheduled to retire");
+        assert!(keys[0].retire_at_secs.is_some(), "the replaced key is scheduled to retire");
     }
 }

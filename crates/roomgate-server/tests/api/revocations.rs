@@ -6,15 +6,16 @@ use std::{
 };
 
 use reqwest::StatusCode;
+use roomgate_server::testing::{TestDatabase, TestServer};
 use roomgate_server::{Clock, Config};
-use roomgate_store::{backend_test, testing::TestDatabase};
+use roomgate_store::backend_test;
 use serde_json::{json, Value};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
 use crate::{
     harness::{assert_error, assert_micros_timestamp, json_body, string, Minted, Scheme, TestApp},
     jwt::decode,
-    replicas::{api_key, create_room, fast_config, Replica},
+    replicas::{create_room, fast_config},
 };
 
 fn revoke_path(room: &str) -> String {
@@ -48,9 +49,8 @@ impl TestApp {
 
 /// Two replicas on one fresh database, a key, and a room.
 struct Two {
-    _db: TestDatabase,
-    a: Replica,
-    b: Replica,
+    a: TestServer,
+    b: TestServer,
     http: reqwest::Client,
     key: String,
     room: String,
@@ -58,17 +58,15 @@ struct Two {
 
 impl Two {
     async fn start(backend: roomgate_store::testing::Backend) -> Self {
-        let db = TestDatabase::new(backend).await;
+        let db = std::sync::Arc::new(TestDatabase::new(backend).await);
         let (a, b) = (
-            Replica::start(&db, fast_config()).await,
-            Replica::start(&db, fast_config()).await,
+            TestServer::start_over(db.clone(), fast_config()).await,
+            TestServer::start_over(db.clone(), fast_config()).await,
         );
         let http = reqwest::Client::new();
-        let store = roomgate_store::connect(db.url()).await.unwrap();
-        let (_, key) = api_key(store.as_ref()).await;
-        let room = create_room(&http, &a.base, &key).await;
+        let key = a.key.secret.clone();
+        let room = create_room(&http, &a.address, &key).await;
         Self {
-            _db: db,
             a,
             b,
             http,
@@ -261,7 +259,7 @@ backend_test! {
 
 backend_test! {
     async fn a_revocation_through_one_replica_is_honoured_by_another_at_the_next_request(backend: Backend) {
-        let Two { _db, a, b, http, key, room } = Two::start(backend).await;
+        let Two { a, b, http, key, room } = Two::start(backend).await;
         let minted: Value = http
             .post(a.url(&format!("/v2/rooms/{room}/actions/create_access_token")))
             .bearer_auth(&key)
@@ -365,7 +363,7 @@ backend_test! {
 backend_test! {
     async fn the_feed_misses_nothing_while_two_replicas_insert_at_once(backend: Backend) {
         const EACH: usize = 20;
-        let Two { _db, a, b, http, key, room } = Two::start(backend).await;
+        let Two { a, b, http, key, room } = Two::start(backend).await;
         let feed = {
             let (http, key) = (http.clone(), key.clone());
             move |base: String, after: String| {
@@ -378,10 +376,10 @@ backend_test! {
                 }
             }
         };
-        let start = string(&feed(b.base.clone(), String::new()).await["meta"]["next_cursor"]);
+        let start = string(&feed(b.address.clone(), String::new()).await["meta"]["next_cursor"]);
         // A follower reads the feed through B while writers insert through both replicas at once.
         let follower = tokio::spawn({
-            let (feed, base, total) = (feed.clone(), b.base.clone(), 4 * EACH);
+            let (feed, base, total) = (feed.clone(), b.address.clone(), 4 * EACH);
             async move {
                 let (mut seen, mut cursor) = (Vec::new(), start);
                 let deadline = Instant::now() + Duration::from_secs(60);
@@ -396,7 +394,7 @@ backend_test! {
         let writers: Vec<_> = (0..4)
             .map(|w| {
                 let (http, key, room) = (http.clone(), key.clone(), room.clone());
-                let base = if w % 2 == 0 { a.base.clone() } else { b.base.clone() };
+                let base = if w % 2 == 0 { a.address.clone() } else { b.address.clone() };
                 tokio::spawn(async move {
                     let mut made = Vec::new();
                     for n in 0..EACH {
@@ -423,7 +421,7 @@ backend_test! {
         assert_eq!(unique, made, "the follower missed revocations");
         // One total order: a follower reading it all afterwards, through A, sees the same sequence.
         let again = http
-            .get(format!("{}/v2/revocations?limit=1000", a.base))
+            .get(format!("{}/v2/revocations?limit=1000", a.address))
             .bearer_auth(&key).send().await.unwrap().json::<Value>().await.unwrap();
         assert_eq!(ids(&again), seen);
     }
@@ -431,7 +429,7 @@ backend_test! {
 
 backend_test! {
     async fn a_long_poll_answers_as_soon_as_a_revocation_arrives(backend: Backend) {
-        let Two { _db, a, b, http, key, room } = Two::start(backend).await;
+        let Two { a, b, http, key, room } = Two::start(backend).await;
         // Replicas share PostgreSQL (told by NOTIFY); one SQLite file has one process (told in memory).
         let writer = if backend == roomgate_store::testing::Backend::Postgres { &a } else { &b };
         for _ in 0..2 {

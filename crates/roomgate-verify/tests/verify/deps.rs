@@ -65,3 +65,18 @@ fn the_default_fetch_feature_brings_reqwest_with_rustls() {
         "{deps:?}"
     );
 }
+
+#[test]
+fn no_c_library_is_built_for_a_verifier() {
+    // Signing is what AWS-LC speeds up, and a verifier never signs: roomgate-token comes without its `aws-lc`
+    // feature, so embedding the verifier compiles no C.
+    for extra in [&[][..], &["--no-default-features"][..]] {
+        let deps = normal_dependencies(extra);
+        for unwanted in ["aws-lc-rs", "aws-lc-sys", "cc", "cmake"] {
+            assert!(
+                !deps.iter().any(|d| d == unwanted),
+                "{unwanted} in {deps:?} ({extra:?})"
+            );
+        }
+    }
+}

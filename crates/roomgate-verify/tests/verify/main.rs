@@ -1,6 +1,8 @@
-//! roomgate-verify from the outside: offline key sets, the real roomgate server (tokens and revocations), and
-//! JWKS endpoints and revocation feeds the tests control (to count fetches, stall, oversize or poison them).
+//! roomgate-verify from the outside: offline key sets and forged tokens, the real roomgate server (tokens and
+//! revocations), and JWKS endpoints and revocation feeds the tests control (to count fetches, stall, oversize or
+//! poison them).
 
+mod attacks;
 mod deps;
 mod offline;
 mod support;

@@ -1,23 +1,19 @@
 //! The real roomgate server, in-process on `127.0.0.1:0`: mints tokens, revokes them, and can be shut down.
 
-use std::time::Duration;
-
-use roomgate_server::{auth::ApiKey, AppState, Config};
-use roomgate_store::NewApiKey;
+use roomgate_server::{
+    testing::{Backend, TestServer},
+    Config,
+};
 use serde_json::{json, Value};
-use tempfile::TempDir;
-use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
 
-/// A roomgate server over SQLite in a temp dir, with an API key and one room.
+/// [`TestServer`] over SQLite in a temp dir, with an API key and one room.
 pub struct Roomgate {
     pub base: String,
     pub api_key: String,
     pub room: Uuid,
     client: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    served: Option<JoinHandle<std::io::Result<()>>>,
-    _dir: TempDir,
+    server: TestServer,
 }
 
 /// Minted by roomgate for one room.
@@ -32,37 +28,10 @@ pub struct Minted {
 
 impl Roomgate {
     pub async fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("db").display());
-        let store = roomgate_store::connect(&url).await.expect("store");
-        // As `roomgate api-keys create` does; the timestamp is only bookkeeping.
-        let created_at = 1_700_000_000_000_000;
-        let account_id = store
-            .ensure_account("default", created_at)
-            .await
-            .expect("account");
-        let key = ApiKey::generate().expect("randomness");
-        store
-            .insert_api_key(&NewApiKey {
-                id: Uuid::new_v4(),
-                account_id,
-                name: Some("roomgate-verify tests".into()),
-                prefix: key.prefix(),
-                key_hash: key.hash(),
-                created_at,
-            })
-            .await
-            .expect("api key");
-        let state = AppState::new(store, Config::default()).await.expect("state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let served = tokio::spawn(roomgate_server::serve(listener, state, async move {
-            let _ = stopped.await;
-        }));
-
+        let server = TestServer::start(Backend::Sqlite, Config::default()).await;
+        let base = server.address.clone();
         let client = reqwest::Client::new();
-        let api_key = key.expose_secret().to_owned();
+        let api_key = server.key.secret.clone();
         let room: Value = client
             .post(format!("{base}/v2/rooms"))
             .bearer_auth(&api_key)
@@ -83,9 +52,7 @@ impl Roomgate {
             api_key,
             room,
             client,
-            stop: Some(stop),
-            served: Some(served),
-            _dir: dir,
+            server,
         }
     }
 
@@ -148,14 +115,6 @@ impl Roomgate {
 
     /// Shuts the server down (in-flight requests finish first) and waits until it no longer listens.
     pub async fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(served) = self.served.take() {
-            let done = tokio::time::timeout(Duration::from_secs(10), served).await;
-            done.expect("roomgate stops within 10 s")
-                .expect("serve task")
-                .expect("serve");
-        }
+        self.server.stop().await;
     }
 }

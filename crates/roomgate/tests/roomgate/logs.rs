@@ -403,16 +403,23 @@ async fn text_logs_are_human_readable() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(not(target_os = "linux"), ignore = "reads the bound port from /proc")]
 async fn log_level_overrides_rust_log() {
     let setup = setup();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let args = ["--listen", listen.as_str(), "--log-level", "warn"];
+    let args = ["--listen", "127.0.0.1:0", "--log-level", "warn"];
     let server = Server::start(&setup.database, &args, Some("debug"));
+    // At `warn` the listening line is not logged: the bound port is read from the kernel instead.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let listen = loop {
+        if let Some(port) = listening_port(server.child.id()) {
+            break format!("127.0.0.1:{port}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "roomgate serve never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let client = reqwest::Client::new();
     let mut answered = false;
     for _ in 0..100 {
@@ -431,6 +438,27 @@ async fn log_level_overrides_rust_log() {
         "{stdout:#?}"
     );
     assert!(stderr.is_empty(), "{stderr}");
+}
+
+/// The port of the TCP socket process `pid` listens on, from Linux's /proc: its socket inodes, matched in the
+/// table of its network namespace. `None` until it listens.
+fn listening_port(pid: u32) -> Option<u16> {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_str()?;
+            Some(target.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).ok()?;
+    table.lines().skip(1).find_map(|row| {
+        // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+        let columns: Vec<&str> = row.split_whitespace().collect();
+        let listening = columns.get(3) == Some(&"0A") && inodes.contains(*columns.get(9)?);
+        let port = columns[1].rsplit(':').next()?;
+        listening.then(|| u16::from_str_radix(port, 16).ok()).flatten()
+    })
 }
 
 /// Mints a version 2 token (and refreshes it, and is refused once) on a server logging at `rust_log`; the

@@ -1,132 +1,32 @@
 //! The built `roomgate` binary against a live `roomgate serve` child process.
 use std::{
     io::{Read, Write},
-    net::{SocketAddr, TcpListener, TcpStream},
-    process::{Child, Command, Output, Stdio},
-    time::{Duration, Instant},
+    net::{TcpListener, TcpStream},
 };
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_roomgate");
+use crate::common::{code, run_with_env, text, Cli};
 
-/// `roomgate serve` on a free port over a fresh SQLite file, with one API key; killed when dropped.
-struct Server {
-    addr: SocketAddr,
-    key: String,
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let database = format!("sqlite://{}", dir.path().join("roomgate.db").display());
-        let created = roomgate(&["api-keys", "create", "--database", &database]);
-        assert!(created.status.success(), "{}", text(&created.stderr));
-        let key = text(&created.stdout).lines().last().unwrap().trim().to_owned();
-        assert!(key.starts_with("rg_"), "{key}");
-
-        let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let log_path = dir.path().join("serve.log");
-        let log = std::fs::File::create(&log_path).unwrap();
-        let child = Command::new(BIN)
-            .args(["serve", "--listen", &addr.to_string(), "--database", &database])
-            .env_clear()
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut server = Self {
-            addr,
-            key,
-            child,
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            let exited = server.child.try_wait().unwrap();
-            let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-            assert!(exited.is_none(), "roomgate serve exited ({exited:?}):\n{}", log());
-            assert!(
-                Instant::now() < deadline,
-                "roomgate serve did not start listening:\n{}",
-                log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/v2", self.addr)
-    }
-
-    /// `roomgate <args>` with this server's URL and key in the environment.
-    fn run(&self, args: &[&str]) -> Output {
-        run_with_env(
-            args,
-            &[("ROOMGATE_URL", &self.url()), ("ROOMGATE_API_KEY", &self.key)],
-        )
-    }
-
-    /// Like `run`, and it must succeed; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-        text(&out.stdout)
-    }
-
-    /// Like `ok`, with `--json`, parsed.
-    fn json(&self, args: &[&str]) -> Value {
-        let mut args = args.to_vec();
-        args.push("--json");
-        serde_json::from_str(&self.ok(&args)).unwrap()
-    }
-
-    /// A plain HTTP/1.0 GET, to fetch the JWKS without an HTTP client.
-    fn get(&self, path: &str) -> String {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let (_, body) = response.split_once("\r\n\r\n").unwrap();
-        body.to_owned()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn roomgate(args: &[&str]) -> Output {
+/// `roomgate <args>` with a clean environment.
+fn roomgate(args: &[&str]) -> std::process::Output {
     run_with_env(args, &[])
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// A plain HTTP/1.0 GET of `path` on `server`, to fetch the JWKS without an HTTP client.
+fn get(server: &Cli, path: &str) -> String {
+    let addr = server.served.base.strip_prefix("http://").unwrap();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    body.to_owned()
 }
 
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap()
-}
-
-#[test]
-fn rooms_lifecycle() {
-    let server = Server::start();
+#[tokio::test]
+async fn rooms_lifecycle() {
+    let server = Cli::start().await;
     let room = server.json(&[
         "rooms",
         "create",
@@ -210,9 +110,9 @@ fn rooms_lifecycle() {
     assert!(gone.stdout.is_empty());
 }
 
-#[test]
-fn rooms_list_walks_every_page_into_one_aligned_table() {
-    let server = Server::start();
+#[tokio::test]
+async fn rooms_list_walks_every_page_into_one_aligned_table() {
+    let server = Cli::start().await;
     assert_eq!(server.ok(&["rooms", "list"]), "No rooms.\n");
     let mut ids = Vec::new();
     for name in ["a", "bb", "ccc", "dddd", "eeeee"] {
@@ -252,9 +152,9 @@ fn rooms_list_walks_every_page_into_one_aligned_table() {
     assert_eq!(named.as_array().unwrap().len(), 1);
 }
 
-#[test]
-fn tokens_create_refresh_decode_and_verify() {
-    let server = Server::start();
+#[tokio::test]
+async fn tokens_create_refresh_decode_and_verify() {
+    let server = Cli::start().await;
     let room = server.json(&["rooms", "create"])["id"]
         .as_str()
         .unwrap()
@@ -297,14 +197,14 @@ fn tokens_create_refresh_decode_and_verify() {
     assert_eq!(as_json["claims"]["typ"], "refresh");
     assert!(as_json["header"]["alg"].is_string());
 
-    let jwks_url = format!("http://{}/.well-known/jwks.json", server.addr);
+    let jwks_url = format!("{}/.well-known/jwks.json", server.served.base);
     let verified = server.ok(&["tokens", "verify", &access, "--jwks", &jwks_url, "--room", &room]);
     assert!(verified.starts_with("Valid access token.\n"), "{verified}");
     assert!(verified.contains(&format!("room         {room}\n")), "{verified}");
     assert!(verified.contains("grants       version 1.0.0\n"), "{verified}");
 
     let jwks_file = server.dir.path().join("jwks.json");
-    std::fs::write(&jwks_file, server.get("/.well-known/jwks.json")).unwrap();
+    std::fs::write(&jwks_file, get(&server, "/.well-known/jwks.json")).unwrap();
     let file = jwks_file.to_str().unwrap();
     // A refresh token is MACed with a secret only the server holds: no published key checks it, whatever kind
     // is asked for, and the command says why instead of calling it forged.
@@ -333,9 +233,9 @@ fn tokens_create_refresh_decode_and_verify() {
     );
 }
 
-#[test]
-fn tokens_create_with_a_participant_and_show_it() {
-    let server = Server::start();
+#[tokio::test]
+async fn tokens_create_with_a_participant_and_show_it() {
+    let server = Cli::start().await;
     let room = server.json(&["rooms", "create"])["id"]
         .as_str()
         .unwrap()
@@ -376,7 +276,7 @@ fn tokens_create_with_a_participant_and_show_it() {
     let readable = server.ok(&["tokens", "decode", &refresh]);
     assert!(readable.contains("identity     alice\n"), "{readable}");
     assert!(readable.contains("name         Alice\n"), "{readable}");
-    let jwks_url = format!("http://{}/.well-known/jwks.json", server.addr);
+    let jwks_url = format!("{}/.well-known/jwks.json", server.served.base);
     let verified = server.ok(&["tokens", "verify", &access, "--jwks", &jwks_url, "--room", &room]);
     for line in [
         "grants       version 2.0.0\n",
@@ -410,9 +310,9 @@ fn tokens_create_with_a_participant_and_show_it() {
     assert_eq!(code(&unknown), 2, "{}", text(&unknown.stderr));
 }
 
-#[test]
-fn failures_explain_themselves_and_pick_the_exit_code() {
-    let server = Server::start();
+#[tokio::test]
+async fn failures_explain_themselves_and_pick_the_exit_code() {
+    let server = Cli::start().await;
     let url = server.url();
 
     let no_key = run_with_env(&["rooms", "list"], &[("ROOMGATE_URL", &url)]);

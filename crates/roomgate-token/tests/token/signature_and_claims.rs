@@ -1,10 +1,8 @@
 //! Signature and claim rules: each with a token refused for exactly that reason.
 
-mod common;
-
+use crate::common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use common::*;
 use ed25519_dalek::Verifier as _;
 use roomgate_token::{
     decode_unverified, jws, verify, Claims, KeySet, SigningKey, TokenError, TokenKind, Validation,

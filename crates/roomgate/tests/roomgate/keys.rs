@@ -9,9 +9,7 @@ use roomgate_store::{backend_test, testing::TestDatabase};
 use roomgate_token::{Jwks, KeySet, TokenKind, Validation};
 use serde_json::{json, Value};
 
-mod common;
-
-use common::{api_key, try_serve, Served, BIN};
+use crate::common::{api_key, try_serve, Served, BIN};
 
 fn roomgate(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     Command::new(BIN)

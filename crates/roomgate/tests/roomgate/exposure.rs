@@ -1,8 +1,7 @@
 //! What `roomgate serve` exposes, and to whom: `/metrics` only where asked for; a client-IP header it cannot
 //! read is a refused start, not a silent fallback.
-mod common;
 
-use common::serve;
+use crate::common::serve;
 
 async fn status_of(url: String) -> u16 {
     reqwest::get(url).await.expect("request").status().as_u16()
@@ -30,13 +29,13 @@ async fn serve_refuses_a_client_ip_header_that_cannot_hold_an_address() {
     let database = format!("sqlite://{}", dir.path().join("roomgate.db").display());
     let log = dir.path().join("serve.log");
     for name in ["host", "connection", "x-forwarded-proto", "not a header"] {
-        let refused = common::try_serve(&database, &log, &["--client-ip-header", name], &[]).await;
+        let refused = crate::common::try_serve(&database, &log, &["--client-ip-header", name], &[]).await;
         let Err(why) = refused else {
             panic!("serve started with --client-ip-header {name}")
         };
         assert!(why.contains("exit status: 2"), "{name}: {why}");
         assert!(why.contains("client-ip-header"), "{name}: {why}");
     }
-    let accepted = common::try_serve(&database, &log, &["--client-ip-header", "Forwarded"], &[]).await;
+    let accepted = crate::common::try_serve(&database, &log, &["--client-ip-header", "Forwarded"], &[]).await;
     assert!(accepted.is_ok(), "{:?}", accepted.err());
 }

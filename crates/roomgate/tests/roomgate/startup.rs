@@ -3,25 +3,20 @@
 use std::{
     fs::File,
     io::{BufRead, BufReader},
-    net::TcpListener,
     os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    process::{Command, Stdio},
+    time::Duration,
 };
 
 use roomgate_store::{backend_test, testing::TestDatabase};
 
-mod common;
-
-use common::{api_key, BIN};
+use crate::common::{api_key, listening_addr, serve, stdout_of, Served, BIN};
 
 /// A `roomgate serve` whose stdout (the log stream) and stderr go to files; killed when dropped.
 struct Started {
-    base: String,
-    child: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
+    served: Served,
+    log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -29,14 +24,7 @@ impl Started {
     /// Everything it wrote to stdout and stderr so far.
     fn output(&self) -> String {
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        format!("{}\n{}", read(&self.stdout), read(&self.stderr))
-    }
-}
-
-impl Drop for Started {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        format!("{}\n{}", read(&stdout_of(&self.log)), read(&self.log))
     }
 }
 
@@ -44,38 +32,12 @@ impl Drop for Started {
 /// `/readyz` answers.
 async fn start(database: &str) -> Started {
     let dir = tempfile::tempdir().unwrap();
-    let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &addr.to_string(), "--database", database])
-        .env_clear()
-        .stdout(File::create(&stdout).unwrap())
-        .stderr(File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let mut started = Started {
-        base: format!("http://{addr}"),
-        child,
-        stdout,
-        stderr,
+    let log = dir.path().join("serve.log");
+    let served = serve(database, &log, &[]).await;
+    Started {
+        served,
+        log,
         _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let exited = started.child.try_wait().unwrap();
-        assert!(
-            exited.is_none(),
-            "serve exited ({exited:?}): {}",
-            started.output()
-        );
-        if reqwest::get(format!("{}/readyz", started.base))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return started;
-        }
-        assert!(Instant::now() < deadline, "not ready: {}", started.output());
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -118,7 +80,7 @@ backend_test! {
                 assert!(key.starts_with("rg_"), "{key}");
                 assert!(!output.contains(key.trim_start_matches("rg_")), "{output}");
                 assert!(output.contains(&file.display().to_string()), "the log says where it is: {output}");
-                assert_eq!(rooms_status(&server.base, &key).await, 200, "the key in the file works");
+                assert_eq!(rooms_status(&server.served.base, &key).await, 200, "the key in the file works");
             }
             roomgate_store::testing::Backend::Postgres => {
                 // No file to put it in: no key is made, and the log says how to make one.
@@ -145,9 +107,8 @@ backend_test! {
 async fn the_first_api_key_is_printed_when_stdout_is_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("roomgate.db");
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let serve = format!(
-        "{BIN} serve --listen {addr} --database sqlite://{}",
+        "{BIN} serve --listen 127.0.0.1:0 --database sqlite://{}",
         path.display()
     );
     // script(1) runs it with a pseudo-terminal as stdout, as an operator's shell would.
@@ -173,6 +134,15 @@ async fn the_first_api_key_is_printed_when_stdout_is_a_terminal() {
             .expect("a key line within 30 s");
         if let Some(key) = line.trim().strip_prefix("rg_") {
             break format!("rg_{key}");
+        }
+    };
+    // The key is shown before the server logs where it listens.
+    let addr = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the listening line within 30 s");
+        if let Some(addr) = listening_addr(&format!("{line}\n")) {
+            break addr;
         }
     };
     assert!(
@@ -211,7 +181,11 @@ async fn database_files_others_can_read_are_tightened_to_0600_and_the_log_says_s
         output.contains("its mode is now 0600") && output.contains("0644"),
         "{output}"
     );
-    assert_eq!(rooms_status(&server.base, &key).await, 200, "the data is intact");
+    assert_eq!(
+        rooms_status(&server.served.base, &key).await,
+        200,
+        "the data is intact"
+    );
     drop(server);
 
     // The commands that open the store directly do the same, and say so on stderr.

@@ -1,5 +1,4 @@
 //! Shared fixture for the rejection tests.
-#![allow(dead_code)]
 
 use roomgate_token::{jws, verify, Claims, KeySet, SigningKey, TokenError, TokenKind, TokenSpec, Validation};
 use roomgate_token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};

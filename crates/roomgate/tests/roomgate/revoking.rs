@@ -1,57 +1,12 @@
 //! `roomgate tokens revoke`, `tokens revocations` and `tokens introspect` against a live `roomgate serve`.
-mod common;
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use common::{api_key, serve, Served, BIN};
 use serde_json::Value;
 
-/// A served SQLite store and a key for it.
-struct Cli {
-    served: Served,
-    key: String,
-    _dir: tempfile::TempDir,
-}
+use crate::common::{code, text, Cli, BIN};
 
 impl Cli {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let database = format!("sqlite://{}", dir.path().join("roomgate.db").display());
-        let key = api_key(&database);
-        let served = serve(&database, &dir.path().join("serve.log"), &[]).await;
-        Self {
-            served,
-            key,
-            _dir: dir,
-        }
-    }
-
-    /// `roomgate <args>` with this server's URL and key in the environment.
-    fn run(&self, args: &[&str]) -> Output {
-        let url = format!("{}/v2", self.served.base);
-        Command::new(BIN)
-            .args(args)
-            .env_clear()
-            .envs([("ROOMGATE_URL", url.as_str()), ("ROOMGATE_API_KEY", &self.key)])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    /// Like `run`, and it must succeed; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-        text(&out.stdout)
-    }
-
-    /// Like `ok`, with `--json`, parsed.
-    fn json(&self, args: &[&str]) -> Value {
-        let mut args = args.to_vec();
-        args.push("--json");
-        serde_json::from_str(&self.ok(&args)).unwrap()
-    }
-
     fn room(&self) -> String {
         self.json(&["rooms", "create"])["id"].as_str().unwrap().to_owned()
     }
@@ -65,14 +20,6 @@ impl Cli {
         let decoded = self.json(&["tokens", "decode", token]);
         decoded["claims"]["jti"].as_str().unwrap().to_owned()
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap()
 }
 
 fn str_of(v: &Value) -> &str {

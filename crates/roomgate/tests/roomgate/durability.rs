@@ -9,9 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-mod common;
-
-use common::{api_key, serve};
+use crate::common::{api_key, serve};
 use serde_json::{json, Value};
 use sqlx::{sqlite::SqliteConnectOptions, ConnectOptions};
 

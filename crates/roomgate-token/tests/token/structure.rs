@@ -1,10 +1,8 @@
 //! Token structure, encoding and header rules: each with a token refused for exactly that reason.
 
-mod common;
-
+use crate::common::*;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use common::*;
 use roomgate_token::{decode_unverified, jws, TokenError, TokenKind, Validation, MAX_TOKEN_LEN};
 use sha2::{Digest, Sha256};
 

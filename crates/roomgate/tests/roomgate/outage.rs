@@ -9,9 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-mod common;
-
-use common::{api_key, serve};
+use crate::common::{api_key, serve};
 use serde_json::{json, Value};
 
 /// A throwaway PostgreSQL cluster in a temp dir, run as the `postgres` user, on 127.0.0.1 only.
