@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use roomgate_server::{
-    domain::{self, AccessTtl, RefreshTtl, UniqueName, WebhookUrl},
+    domain::{self, AccessTtl, MaxParticipants, RefreshTtl, UniqueName, WebhookTimeout, WebhookUrl},
     extract::JsonBody,
 };
 use serde_json::Value;
@@ -14,17 +14,18 @@ fuzz_target!(|data: &[u8]| {
     let Ok(map) = body.object() else { return };
     for name in ["ttl_secs", "token_ttl_secs"] {
         if let Ok(ttl) = AccessTtl::parse(&map, name) {
-            assert!((10..=3600).contains(&ttl.secs()));
+            assert!((AccessTtl::MIN..=AccessTtl::MAX).contains(&ttl.get()));
         }
     }
     if let Ok(ttl) = RefreshTtl::parse(&map, "refresh_token_ttl_secs") {
-        assert!((60..=86400).contains(&ttl.secs()));
+        assert!((RefreshTtl::MIN..=RefreshTtl::MAX).contains(&ttl.get()));
     }
-    let (min, max, _) = domain::MAX_PARTICIPANTS;
-    if let Ok(Some(n)) = domain::int_in(&map, "max_participants", min, max) {
-        assert!((min..=max).contains(&n));
+    if let Ok(n) = MaxParticipants::parse(&map, "max_participants") {
+        assert!((MaxParticipants::MIN..=MaxParticipants::MAX).contains(&n.get()));
     }
-    let _ = domain::int_in(&map, "webhook_timeout_secs", domain::WEBHOOK_TIMEOUT.0, domain::WEBHOOK_TIMEOUT.1);
+    if let Ok(Some(t)) = WebhookTimeout::parse(&map, "webhook_timeout_secs") {
+        assert!((WebhookTimeout::MIN..=WebhookTimeout::MAX).contains(&t.get()));
+    }
     let _ = domain::bool_field(&map, "enable_recording");
     if let Some(Value::String(s)) = map.get("unique_name") {
         if let Ok(name) = UniqueName::parse(s) {

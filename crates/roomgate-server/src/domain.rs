@@ -4,36 +4,109 @@ use serde_json::{Map, Value};
 use crate::error::{ApiError, InvalidCode};
 
 pub mod introspection;
+pub mod mint;
 pub mod participant;
+pub mod refresh;
 pub mod revocation;
 
-/// A lifetime in seconds within `MIN..=MAX`, `DEFAULT` when absent.
+/// An integer field within `MIN..=MAX`; the bounds are public so that help texts, the key lifecycle and the
+/// tests read them from here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TtlSecs<const MIN: i64, const MAX: i64, const DEFAULT: i64>(i64);
+pub struct Bounded<const MIN: i64, const MAX: i64>(i64);
 
-/// An access token's lifetime: 10..=3600 s, default 600.
-pub type AccessTtl = TtlSecs<10, 3600, 600>;
-/// A refresh token's lifetime: 60..=86400 s, default 3600.
-pub type RefreshTtl = TtlSecs<60, 86400, 3600>;
-
-impl<const MIN: i64, const MAX: i64, const DEFAULT: i64> TtlSecs<MIN, MAX, DEFAULT> {
-    /// The shortest lifetime, in seconds.
+impl<const MIN: i64, const MAX: i64> Bounded<MIN, MAX> {
+    /// The smallest value.
     pub const MIN: i64 = MIN;
-    /// The longest lifetime, in seconds.
+    /// The largest value.
     pub const MAX: i64 = MAX;
-    /// The lifetime when none is asked for, in seconds.
-    pub const DEFAULT: i64 = DEFAULT;
 
-    /// Reads `body[name]`; absent or null means the default.
-    pub fn parse(body: &Map<String, Value>, name: &str) -> Result<Self, ApiError> {
-        Ok(Self(int_in(body, name, MIN, MAX)?.unwrap_or(DEFAULT)))
+    /// Reads `body[name]`; absent or null is `None`.
+    pub fn parse(body: &Map<String, Value>, name: &str) -> Result<Option<Self>, ApiError> {
+        Ok(int_in(body, name, MIN, MAX)?.map(Self))
     }
 
-    /// The seconds.
-    pub fn secs(self) -> i64 {
+    /// The value.
+    pub fn get(self) -> i64 {
         self.0
     }
 }
+
+/// An integer field within `MIN..=MAX` that is `DEFAULT` when absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Defaulted<const MIN: i64, const MAX: i64, const DEFAULT: i64>(i64);
+
+impl<const MIN: i64, const MAX: i64, const DEFAULT: i64> Defaulted<MIN, MAX, DEFAULT> {
+    /// The smallest value.
+    pub const MIN: i64 = MIN;
+    /// The largest value.
+    pub const MAX: i64 = MAX;
+    /// The value when none is given.
+    pub const DEFAULT: i64 = {
+        assert!(
+            MIN <= DEFAULT && DEFAULT <= MAX,
+            "the default is out of its bounds"
+        );
+        DEFAULT
+    };
+
+    /// Reads `body[name]`; absent or null means the default.
+    pub fn parse(body: &Map<String, Value>, name: &str) -> Result<Self, ApiError> {
+        Ok(Self::parse_given(body, name)?.unwrap_or_else(Self::default_value))
+    }
+
+    /// Reads `body[name]` where absence means "unchanged" rather than the default (a PATCH): `None` then.
+    pub fn parse_given(body: &Map<String, Value>, name: &str) -> Result<Option<Self>, ApiError> {
+        Ok(int_in(body, name, MIN, MAX)?.map(Self))
+    }
+
+    /// Reads query parameter `key`'s decimal digits (no sign: `-1` is not an integer here).
+    pub fn parse_param(key: &str, value: &str) -> Result<Self, ApiError> {
+        let n: u64 = value.parse().map_err(|_| {
+            ApiError::param(InvalidCode::WrongType, key, format!("{key} must be an integer."))
+        })?;
+        i64::try_from(n)
+            .ok()
+            .filter(|n| (MIN..=MAX).contains(n))
+            .map(Self)
+            .ok_or_else(|| {
+                ApiError::param(
+                    InvalidCode::OutOfRange,
+                    key,
+                    format!("{key} must be between {MIN} and {MAX}."),
+                )
+            })
+    }
+
+    /// The value when none is given.
+    pub fn default_value() -> Self {
+        Self(Self::DEFAULT)
+    }
+
+    /// The value.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// A lifetime in seconds within `MIN..=MAX`, `DEFAULT` when absent.
+pub type TtlSecs<const MIN: i64, const MAX: i64, const DEFAULT: i64> = Defaulted<MIN, MAX, DEFAULT>;
+/// An access token's lifetime: 10..=3600 s, default 600.
+pub type AccessTtl = TtlSecs<10, 3600, 600>;
+/// A refresh token's lifetime: 60..=86400 s, default 3600. The longest any token of this server lives: refreshed
+/// access tokens never outlive the refresh token.
+pub type RefreshTtl = TtlSecs<60, 86400, 3600>;
+/// The maximum participants of a room: 2..=50, default 10.
+pub type MaxParticipants = Defaulted<2, 50, 10>;
+/// A room's webhook timeout: 1..=30 seconds; none when absent.
+pub type WebhookTimeout = Bounded<1, 30>;
+/// A list's `page[size]`: 1..=250 items, default 20.
+pub type PageSize = Defaulted<1, 250, 20>;
+/// A list's `page[number]`: 1..=1,000,000, default 1.
+pub type PageNumber = Defaulted<1, 1_000_000, 1>;
+
+/// How long after it was issued a token may still be accepted somewhere: the longest lifetime plus the most
+/// leeway a verifier may give. Keys keep verifying, and revocations are kept, this long.
+pub const TOKEN_HORIZON_SECS: i64 = RefreshTtl::MAX + revocation::VERIFIER_LEEWAY_SECS;
 
 /// An optional integer field within `min..=max`; null counts as absent.
 pub fn int_in(body: &Map<String, Value>, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
@@ -89,6 +162,28 @@ pub fn bool_field(body: &Map<String, Value>, name: &str) -> Result<Option<bool>,
             format!("{name} must be a boolean."),
         )),
     }
+}
+
+/// A string field that must be given; null counts as absent.
+pub fn required_string<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Err(ApiError::field(
+            InvalidCode::Missing,
+            name,
+            format!("{name} is required."),
+        )),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(ApiError::field(
+            InvalidCode::WrongType,
+            name,
+            format!("{name} must be a string."),
+        )),
+    }
+}
+
+/// The grant subject roomgate mints for an account: `telnyx:users:<account id>`.
+pub fn account_subject(account_id: uuid::Uuid) -> String {
+    format!("telnyx:users:{account_id}")
 }
 
 /// A field that may be absent, explicitly null, or a string.
@@ -207,14 +302,10 @@ impl WebhookUrl {
     }
 }
 
-/// The maximum participants of a room: 2..=50, default 10.
-pub const MAX_PARTICIPANTS: (i64, i64, i64) = (2, 50, 10);
-/// A webhook timeout: 1..=30 seconds.
-pub const WEBHOOK_TIMEOUT: (i64, i64) = (1, 30);
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Location;
     use serde_json::json;
 
     fn obj(v: Value) -> Map<String, Value> {
@@ -225,7 +316,7 @@ mod tests {
         match e {
             ApiError::Invalid {
                 code,
-                location: crate::error::Location::Pointer(p),
+                location: Location::Pointer(p),
                 ..
             } => (code, p),
             other => panic!("expected a 422, got {other:?}"),
@@ -234,14 +325,14 @@ mod tests {
 
     #[test]
     fn ttl_defaults_when_absent_or_null() {
-        assert_eq!(AccessTtl::parse(&obj(json!({})), "ttl_secs").unwrap().secs(), 600);
+        assert_eq!(AccessTtl::parse(&obj(json!({})), "ttl_secs").unwrap().get(), 600);
         assert_eq!(
             AccessTtl::parse(&obj(json!({"ttl_secs": null})), "ttl_secs")
                 .unwrap()
-                .secs(),
+                .get(),
             600
         );
-        assert_eq!(RefreshTtl::parse(&obj(json!({})), "x").unwrap().secs(), 3600);
+        assert_eq!(RefreshTtl::parse(&obj(json!({})), "x").unwrap().get(), 3600);
     }
 
     #[test]
@@ -258,8 +349,8 @@ mod tests {
     #[test]
     fn integral_numbers_with_a_fraction_part_are_integers() {
         let ttl = |v: Value| AccessTtl::parse(&obj(json!({ "ttl_secs": v })), "ttl_secs");
-        assert_eq!(ttl(json!(600.0)).unwrap().secs(), 600);
-        assert_eq!(ttl(json!(1e3)).unwrap().secs(), 1000);
+        assert_eq!(ttl(json!(600.0)).unwrap().get(), 600);
+        assert_eq!(ttl(json!(1e3)).unwrap().get(), 1000);
         let e = ttl(json!(3601.0)).unwrap_err();
         assert_eq!(code_and_pointer(e), (InvalidCode::OutOfRange, "/ttl_secs".into()));
         let e = ttl(json!(1e300)).unwrap_err();
@@ -278,6 +369,58 @@ mod tests {
         }
     }
 
+    fn param_code(e: ApiError) -> (InvalidCode, Location) {
+        match e {
+            ApiError::Invalid { code, location, .. } => (code, location),
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn query_parameters_are_unsigned_digits_within_bounds() {
+        let size_param = || Location::Parameter("page[size]".into());
+        assert_eq!(PageSize::parse_param("page[size]", "250").unwrap().get(), 250);
+        assert_eq!(PageSize::parse_param("page[size]", "1").unwrap().get(), 1);
+        for out in ["0", "251", "18446744073709551615"] {
+            let e = PageSize::parse_param("page[size]", out).unwrap_err();
+            assert_eq!(param_code(e), (InvalidCode::OutOfRange, size_param()), "{out}");
+        }
+        for bad in ["-1", "1.0", "", " 1", "0x1", "18446744073709551616"] {
+            let e = PageSize::parse_param("page[size]", bad).unwrap_err();
+            assert_eq!(param_code(e), (InvalidCode::WrongType, size_param()), "{bad:?}");
+        }
+        assert_eq!(PageNumber::default_value().get(), 1);
+        assert_eq!(PageSize::default_value().get(), 20);
+    }
+
+    #[test]
+    fn optional_and_patch_fields_are_none_when_absent() {
+        assert_eq!(WebhookTimeout::parse(&obj(json!({})), "t").unwrap(), None);
+        assert_eq!(
+            WebhookTimeout::parse(&obj(json!({"t": 30})), "t")
+                .unwrap()
+                .map(Bounded::get),
+            Some(30)
+        );
+        assert!(WebhookTimeout::parse(&obj(json!({"t": 31})), "t").is_err());
+        assert_eq!(MaxParticipants::parse_given(&obj(json!({})), "m").unwrap(), None);
+        assert_eq!(MaxParticipants::parse(&obj(json!({})), "m").unwrap().get(), 10);
+        assert!(MaxParticipants::parse(&obj(json!({"m": 1})), "m").is_err());
+    }
+
+    #[test]
+    fn a_required_string_names_its_field() {
+        assert_eq!(required_string(&obj(json!({"t": "x"})), "t").unwrap(), "x");
+        for (body, code) in [
+            (json!({}), InvalidCode::Missing),
+            (json!({"t": null}), InvalidCode::Missing),
+            (json!({"t": 1}), InvalidCode::WrongType),
+        ] {
+            let e = required_string(&obj(body.clone()), "t").unwrap_err();
+            assert_eq!(code_and_pointer(e), (code, "/t".into()), "{body}");
+        }
+    }
+
     #[test]
     fn unique_name_bounds() {
         assert!(UniqueName::parse("My room").is_ok());
@@ -289,7 +432,7 @@ mod tests {
         assert!(UniqueName::parse_param("ok", "filter[unique_name]").is_ok());
         match UniqueName::parse_param("\0", "filter[unique_name]") {
             Err(ApiError::Invalid {
-                location: crate::error::Location::Parameter(p),
+                location: Location::Parameter(p),
                 ..
             }) => assert_eq!(p, "filter[unique_name]"),
             other => panic!("expected a 422 naming the parameter, got {other:?}"),

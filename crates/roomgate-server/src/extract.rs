@@ -4,6 +4,7 @@ use axum::{
     extract::{FromRequest, FromRequestParts, Request},
     http::{header, request::Parts},
 };
+use roomgate_token::JsonError;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -12,8 +13,15 @@ use crate::error::ApiError;
 /// A request body of at most [`crate::MAX_BODY_BYTES`], declared as JSON (or undeclared), not yet parsed.
 ///
 /// Parsing is left to the handler so that authentication can be answered first.
-#[derive(Debug)]
+///
+/// Its `Debug` shows only the length: the body may carry a refresh token or a participant's personal data.
 pub struct JsonBody(pub Bytes);
+
+impl std::fmt::Debug for JsonBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JsonBody(<{} bytes redacted>)", self.0.len())
+    }
+}
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
@@ -50,14 +58,12 @@ impl JsonBody {
             Ok(_) => Err(ApiError::BadRequest(
                 "The request body must be a JSON object.".into(),
             )),
-            Err(e) if e.to_string().starts_with(roomgate_token::JSON_DUPLICATE_MEMBER) => {
-                Err(ApiError::BadRequest(format!(
-                    "The request body names a member twice (line {}, column {}).",
-                    e.line(),
-                    e.column()
-                )))
-            }
-            Err(e) => Err(ApiError::BadRequest(format!(
+            Err(e @ JsonError::DuplicateMember { .. }) => Err(ApiError::BadRequest(format!(
+                "The request body names a member twice (line {}, column {}).",
+                e.line(),
+                e.column()
+            ))),
+            Err(e @ JsonError::Syntax(_)) => Err(ApiError::BadRequest(format!(
                 "The request body is not valid JSON (line {}, column {}).",
                 e.line(),
                 e.column()
@@ -112,7 +118,7 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerKey {
     }
 }
 
-/// The account of a valid, unrevoked API key (one indexed read), within its rate limit.
+/// The account of a valid, unrevoked API key (one indexed read), within its rate limit ([`crate::authz`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Account(pub roomgate_store::KeyAuth);
 
@@ -124,13 +130,8 @@ impl FromRequestParts<crate::AppState> for Account {
             Ok(ip) => ip,
             Err(never) => match never {},
         };
-        let auth = match BearerKey::from_request_parts(parts, state).await {
-            Ok(BearerKey(secret)) => state.store().authenticate(&crate::auth::hash(&secret)).await?,
-            Err(_) => None,
-        };
-        let auth = auth.ok_or_else(|| state.limits().auth_failed_from(ip))?;
-        crate::observability::record_account(auth.account_id);
-        state.limits().authenticated(auth.api_key_id)?;
+        let key = BearerKey::from_request_parts(parts, state).await.ok();
+        let auth = crate::authz::authorize(state, ip, key.as_ref(), crate::authz::Scope::Account).await?;
         Ok(Self(auth))
     }
 }
@@ -149,5 +150,39 @@ impl FromRequestParts<crate::AppState> for ClientIp {
             Some(header) => header.resolve(&parts.headers, peer),
             None => peer,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad_request(body: &'static [u8]) -> String {
+        match JsonBody(Bytes::from_static(body)).object() {
+            Err(ApiError::BadRequest(detail)) => detail,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_body_debug_shows_no_content() {
+        let body = JsonBody(Bytes::from_static(
+            br#"{"refresh_token":"eyJhbGciOiJIUzI1NiJ9.secret.mac"}"#,
+        ));
+        let shown = format!("{body:?}");
+        assert!(!shown.contains("secret") && !shown.contains("eyJ"), "{shown}");
+        assert!(shown.contains(&body.0.len().to_string()), "{shown}");
+    }
+
+    #[test]
+    fn a_duplicate_member_is_told_apart_from_bad_syntax() {
+        assert_eq!(
+            bad_request(br#"{"ttl_secs":60,"ttl_secs":600}"#),
+            "The request body names a member twice (line 1, column 25)."
+        );
+        assert!(
+            bad_request(br#"{"duplicate member name" 1}"#).starts_with("The request body is not valid JSON"),
+        );
+        assert_eq!(bad_request(b"[1]"), "The request body must be a JSON object.");
     }
 }

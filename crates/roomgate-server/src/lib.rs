@@ -11,6 +11,7 @@
 //! ```
 
 pub mod auth;
+pub mod authz;
 pub mod client_ip;
 pub mod clock;
 pub mod domain;

@@ -1,7 +1,7 @@
 //! Strict JSON parsing: like `serde_json::from_slice::<Value>`, but a duplicate member name
 //! anywhere (at any depth) is an error instead of "last one wins".
 
-use std::fmt;
+use std::{cell::Cell, fmt};
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
@@ -11,11 +11,53 @@ use serde_json::{Map, Number, Value};
 /// Used for token headers and payloads, and by the server for request bodies: a body whose meaning depends on
 /// which of two equal names a parser keeps is refused rather than read one way here and another way by a proxy
 /// in front.
-pub fn parse_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
+    let duplicate = Cell::new(false);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictValue.deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
+    let parsed = StrictValue(&duplicate)
+        .deserialize(&mut de)
+        .and_then(|value| de.end().map(|()| value));
+    parsed.map_err(|e| match duplicate.get() {
+        true => JsonError::DuplicateMember {
+            line: e.line(),
+            column: e.column(),
+        },
+        false => JsonError::Syntax(e),
+    })
+}
+
+/// Why [`parse_strict`] refused its input.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonError {
+    /// An object names a member twice; the position is just after the second name.
+    #[error("duplicate member name at line {line} column {column}")]
+    DuplicateMember {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// Not one JSON value (syntax, encoding, trailing data, nesting too deep, a number out of range).
+    #[error(transparent)]
+    Syntax(serde_json::Error),
+}
+
+impl JsonError {
+    /// The 1-based line where parsing stopped.
+    pub fn line(&self) -> usize {
+        match self {
+            Self::DuplicateMember { line, .. } => *line,
+            Self::Syntax(e) => e.line(),
+        }
+    }
+
+    /// The 1-based column where parsing stopped.
+    pub fn column(&self) -> usize {
+        match self {
+            Self::DuplicateMember { column, .. } => *column,
+            Self::Syntax(e) => e.column(),
+        }
+    }
 }
 
 /// Parse `bytes` as a strict JSON object (see [`parse_strict`]).
@@ -26,13 +68,12 @@ pub(crate) fn parse_strict_object(bytes: &[u8]) -> Option<Map<String, Value>> {
     }
 }
 
-/// The error message of a duplicate member name.
-pub const DUPLICATE: &str = "duplicate member name";
+/// Seed/visitor building a [`Value`] while refusing duplicate object keys; it flags a duplicate in the cell, so
+/// the caller tells that error from the others without reading its text.
+#[derive(Clone, Copy)]
+struct StrictValue<'a>(&'a Cell<bool>);
 
-/// Seed/visitor building a [`Value`] while refusing duplicate object keys.
-struct StrictValue;
-
-impl<'de> DeserializeSeed<'de> for StrictValue {
+impl<'de> DeserializeSeed<'de> for StrictValue<'_> {
     type Value = Value;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
@@ -40,7 +81,7 @@ impl<'de> DeserializeSeed<'de> for StrictValue {
     }
 }
 
-impl<'de> Visitor<'de> for StrictValue {
+impl<'de> Visitor<'de> for StrictValue<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -83,7 +124,7 @@ impl<'de> Visitor<'de> for StrictValue {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16));
-        while let Some(item) = seq.next_element_seed(StrictValue)? {
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
         Ok(Value::Array(items))
@@ -93,9 +134,10 @@ impl<'de> Visitor<'de> for StrictValue {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             if map.contains_key(&key) {
-                return Err(de::Error::custom(DUPLICATE));
+                self.0.set(true);
+                return Err(de::Error::custom("duplicate member name"));
             }
-            let value = access.next_value_seed(StrictValue)?;
+            let value = access.next_value_seed(self)?;
             map.insert(key, value);
         }
         Ok(Value::Object(map))
@@ -123,6 +165,18 @@ mod tests {
         // serde_json itself would take the last one: make sure we differ.
         let lax: Value = serde_json::from_slice(br#"{"a":1,"a":2}"#).unwrap();
         assert_eq!(lax["a"], 2);
+    }
+
+    #[test]
+    fn a_duplicate_is_its_own_error_with_its_position() {
+        match parse_strict(b"{\"a\":1,\n \"a\":2}") {
+            Err(JsonError::DuplicateMember { line: 2, column }) => assert!(column >= 4, "{column}"),
+            other => panic!("expected a duplicate member, got {other:?}"),
+        }
+        // Syntax errors, even ones mentioning the word, are not duplicates.
+        for bad in [&b"{\"a\":1,}"[..], b"{\"duplicate member name\" 1}", b"[1] [2]"] {
+            assert!(matches!(parse_strict(bad), Err(JsonError::Syntax(_))), "{bad:?}");
+        }
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub use claims::{
     ROOM_RESOURCE_PREFIX,
 };
 pub use error::TokenError;
-pub use json::{parse_strict as parse_json_strict, DUPLICATE as JSON_DUPLICATE_MEMBER};
+pub use json::{parse_strict as parse_json_strict, JsonError};
 pub use jwk::{Jwk, Jwks};
 pub use keys::{KeySet, SigningKey, VerificationKey};
 pub use participant::{

@@ -67,9 +67,7 @@ pub async fn run(cmd: SigningKeysCommand) -> anyhow::Result<()> {
             );
             println!(
                 "The keys it replaces verify until {}.",
-                timefmt::secs_rfc3339(
-                    new.activate_at_secs + keys::MAX_TOKEN_LIFETIME_SECS + keys::RETIRE_LEEWAY_SECS
-                )
+                timefmt::secs_rfc3339(new.activate_at_secs + keys::RETIRE_AFTER_SECS)
             );
         }
     }

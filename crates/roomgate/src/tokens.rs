@@ -4,6 +4,7 @@ use std::{io::Read, process::ExitCode, time::Duration};
 
 use clap::{Subcommand, ValueEnum};
 use roomgate_client::types::{self, CreateAccessTokenRequest, RefreshAccessTokenRequest};
+use roomgate_server::domain::{AccessTtl, RefreshTtl};
 use roomgate_token::{Claims, Permissions, TokenKind};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -12,6 +13,14 @@ use crate::{
     client::ClientArgs,
     output::{self, Exit, Failure},
 };
+
+/// A lifetime option's help, with the bounds and default the server applies.
+fn ttl_help(what: &str, (min, max, default): (i64, i64, i64)) -> String {
+    format!("{what} ({min}..={max} seconds; default {default})")
+}
+
+const ACCESS_TTL: (i64, i64, i64) = (AccessTtl::MIN, AccessTtl::MAX, AccessTtl::DEFAULT);
+const REFRESH_TTL: (i64, i64, i64) = (RefreshTtl::MIN, RefreshTtl::MAX, RefreshTtl::DEFAULT);
 
 /// `roomgate tokens ...`.
 #[derive(Debug, clap::Args)]
@@ -29,11 +38,9 @@ enum TokensCommand {
     Create {
         /// The room's id.
         room_id: String,
-        /// Access token lifetime (10..=3600 seconds; default 600).
-        #[arg(long, value_name = "SECS")]
+        #[arg(long, value_name = "SECS", help = ttl_help("Access token lifetime", ACCESS_TTL))]
         ttl: Option<u32>,
-        /// Refresh token lifetime (60..=86400 seconds; default 3600).
-        #[arg(long, value_name = "SECS")]
+        #[arg(long, value_name = "SECS", help = ttl_help("Refresh token lifetime", REFRESH_TTL))]
         refresh_ttl: Option<u32>,
         #[command(flatten)]
         participant: ParticipantArgs,
@@ -50,8 +57,7 @@ enum TokensCommand {
             hide_env_values = true
         )]
         refresh_token: Secret,
-        /// New access token lifetime (10..=3600 seconds; default 600).
-        #[arg(long, value_name = "SECS")]
+        #[arg(long, value_name = "SECS", help = ttl_help("New access token lifetime", ACCESS_TTL))]
         ttl: Option<u32>,
     },
     /// Show a token's header and claims and when it expires. Does NOT check the signature.

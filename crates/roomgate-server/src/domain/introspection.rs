@@ -10,32 +10,13 @@ use roomgate_types::{InactiveReason, Introspection, RevocationRef};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::{
-    error::{ApiError, InvalidCode},
-    keys::KeyRing,
-    timefmt, AppState,
-};
+use crate::{error::ApiError, timefmt, AppState};
 
-/// The grant subject roomgate mints for an account: `telnyx:users:<account id>`.
-pub fn account_subject(account_id: Uuid) -> String {
-    format!("telnyx:users:{account_id}")
-}
+use super::account_subject;
 
 /// The body's `token` member.
 pub fn token_field(body: &Map<String, Value>) -> Result<&str, ApiError> {
-    match body.get("token") {
-        None | Some(Value::Null) => Err(ApiError::field(
-            InvalidCode::Missing,
-            "token",
-            "token is required.",
-        )),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(ApiError::field(
-            InvalidCode::WrongType,
-            "token",
-            "token must be a string.",
-        )),
-    }
+    super::required_string(body, "token")
 }
 
 /// What a token says of itself, none of it verified yet.
@@ -245,26 +226,6 @@ pub fn revoked_detail(record: &RevocationRecord) -> String {
     )
 }
 
-/// Verifies `token` as its kind says, for `room`, at `now`; on an unknown key, once more after re-reading them.
-async fn verify(
-    app: &AppState,
-    token: &str,
-    validation: &Validation,
-    now: i64,
-) -> Result<Claims, TokenError> {
-    let check = |keys: &KeyRing| match validation.kind {
-        TokenKind::Access => roomgate_token::verify(token, &keys.public, validation, now),
-        TokenKind::Refresh => {
-            roomgate_token::verify_refresh(token, &keys.refresh, Some(&keys.public), validation, now)
-        }
-    };
-    let mut verified = check(&app.keys().current());
-    if verified == Err(TokenError::UnknownKey) && app.keys().reload_after_miss(app.store(), now).await {
-        verified = check(&app.keys().current());
-    }
-    verified
-}
-
 /// Whether an authentic token of a room that no longer exists is the caller's: its grants name the account, or
 /// it is a refresh token minted by one of the account's API keys (revoked ones too).
 async fn minted_for(app: &AppState, caller: KeyAuth, claims: &Claims) -> Result<bool, ApiError> {
@@ -293,7 +254,7 @@ pub async fn introspect(app: &AppState, caller: KeyAuth, token: &str) -> Result<
         .issuer(&config.issuer)
         .audience(&config.audience)
         .room(unverified.room_id);
-    let verified = verify(app, token, &validation, now).await;
+    let verified = app.keys().verify(app.store(), token, &validation, now).await;
     match app.store().get_room(caller.account_id, unverified.room_id).await {
         Ok(_) => {}
         Err(StoreError::NotFound) => {

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{participant, RefreshTtl};
+use super::participant;
 use crate::error::{ApiError, InvalidCode};
 
 /// Longest `reason`, in bytes of UTF-8.
@@ -13,6 +13,11 @@ pub const REASON_MAX_BYTES: usize = 256;
 
 /// The most clock skew a verifier may tolerate past a token's `exp` (`roomgate-verify` allows at most 60 s).
 pub const VERIFIER_LEEWAY_SECS: i64 = 60;
+
+/// A feed request's `wait`: 0..=30 seconds of long poll, default 0.
+pub type FeedWait = super::Defaulted<0, 30, 0>;
+/// A feed request's `limit`: 1..=1000 revocations, default 100.
+pub type FeedLimit = super::Defaulted<1, 1000, 100>;
 
 /// The selectors, in the order the documentation names them.
 pub const SELECTORS: [&str; 3] = ["jti", "identity", "issued_before"];
@@ -138,7 +143,7 @@ pub fn expires_at(selector: &RevocationSelector, created_at: i64) -> i64 {
         .iat_before(created_at)
         .unwrap_or_else(|| ceil_secs(created_at));
     latest_iat
-        .saturating_add(RefreshTtl::MAX + VERIFIER_LEEWAY_SECS)
+        .saturating_add(super::TOKEN_HORIZON_SECS)
         .saturating_mul(1_000_000)
 }
 

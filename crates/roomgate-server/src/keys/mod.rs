@@ -13,14 +13,15 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use roomgate_store::{SigningKeyRecord, Store, StoreError};
-use roomgate_token::{KeySet, RefreshKey, RefreshKeys, SigningKey};
+use roomgate_token::{
+    Claims, KeySet, RefreshKey, RefreshKeys, SigningKey, TokenError, TokenKind, Validation,
+};
 
 pub use sealing::{MasterKey, SealError};
 
-/// The longest a refresh token lives, so the longest a retired key must keep verifying.
-pub const MAX_TOKEN_LIFETIME_SECS: i64 = 86_400;
-/// Margin for clock skew between replicas and verifiers.
-pub const RETIRE_LEEWAY_SECS: i64 = 60;
+/// How long after a key stops signing it keeps verifying: until every token it signed has expired, verifier
+/// leeway included.
+pub const RETIRE_AFTER_SECS: i64 = crate::domain::TOKEN_HORIZON_SECS;
 
 /// A consistent snapshot of the keys.
 #[derive(Debug)]
@@ -213,6 +214,30 @@ impl Keys {
         self.reload(store, now).await.is_ok()
     }
 
+    /// Verifies `token` as `validation.kind` says against the current keys at `now`; when it names a `kid` they
+    /// do not hold, re-reads them (see [`Self::reload_after_miss`]) and verifies once more: a key rotated in on
+    /// another replica signs there before this one's periodic re-read. Refresh tokens are MACed; those signed
+    /// with Ed25519 before that still verify under the signing keys.
+    pub async fn verify(
+        &self,
+        store: &dyn Store,
+        token: &str,
+        validation: &Validation,
+        now: i64,
+    ) -> Result<Claims, TokenError> {
+        let check = |keys: &KeyRing| match validation.kind {
+            TokenKind::Access => roomgate_token::verify(token, &keys.public, validation, now),
+            TokenKind::Refresh => {
+                roomgate_token::verify_refresh(token, &keys.refresh, Some(&keys.public), validation, now)
+            }
+        };
+        let verified = check(&self.current());
+        if verified == Err(TokenError::UnknownKey) && self.reload_after_miss(store, now).await {
+            return check(&self.current());
+        }
+        verified
+    }
+
     /// The current snapshot.
     pub fn current(&self) -> Arc<KeyRing> {
         self.ring.load_full()
@@ -270,7 +295,7 @@ pub async fn rotate(
         .unwrap_or(i64::MIN);
     let activate_at = (now + publish_delay_secs.max(0)).max(latest.saturating_add(1));
     let record = new_record(&SigningKey::generate(), master, now, activate_at);
-    let retire_others_at = activate_at + MAX_TOKEN_LIFETIME_SECS + RETIRE_LEEWAY_SECS;
+    let retire_others_at = activate_at + RETIRE_AFTER_SECS;
     let rotated = store
         .rotate_signing_key(&record, retire_others_at, unless_created_since)
         .await?;
@@ -281,34 +306,119 @@ pub async fn rotate(
 mod tests {
     use super::*;
 
-    /// A key rotated in elsewhere starts signing before this replica's periodic re-read: every one of many
-    /// concurrent requests carrying it must find it after its miss, not only the one whose miss re-read the keys.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_misses_all_see_the_key_one_reload_found() {
+    async fn store_with_keys() -> (roomgate_store::testing::TestDatabase, Arc<dyn Store>, Arc<Keys>) {
         let db = roomgate_store::testing::TestDatabase::new(roomgate_store::testing::Backend::Sqlite).await;
         let store: Arc<dyn Store> = roomgate_store::connect(db.url()).await.unwrap();
         let keys = Arc::new(Keys::load_or_create(store.as_ref(), None, 0).await.unwrap());
+        (db, store, keys)
+    }
+
+    fn claims(kind: TokenKind, room_id: uuid::Uuid, now: i64) -> Claims {
+        let spec = roomgate_token::TokenSpec {
+            kind,
+            room_id,
+            subjects: vec!["telnyx:users:x".into()],
+            issuer: roomgate_token::DEFAULT_ISSUER,
+            audience: roomgate_token::DEFAULT_AUDIENCE,
+            ttl_secs: 600,
+            participant: None,
+        };
+        Claims::mint(&spec, now)
+    }
+
+    /// A key rotated in elsewhere signs before this replica re-reads the keys: its access and refresh tokens
+    /// verify after one re-read, and a key no store holds stays unknown.
+    #[tokio::test]
+    async fn verify_rereads_the_keys_once_on_an_unknown_kid() {
+        let (_db, store, keys) = store_with_keys().await;
+        let room = uuid::Uuid::new_v4();
         let rotated = SigningKey::generate();
         store
             .insert_signing_key(&new_record(&rotated, None, 1, 1))
             .await
             .unwrap();
+        let access = rotated.sign(&claims(TokenKind::Access, room, 2));
+        let refresh = RefreshKey::derive(&rotated).sign(&claims(TokenKind::Refresh, room, 2));
+        assert_eq!(
+            roomgate_token::verify(
+                &access,
+                &keys.current().public,
+                &Validation::new(TokenKind::Access),
+                2
+            ),
+            Err(TokenError::UnknownKey),
+            "the rotated-in key is not loaded yet"
+        );
+        for (kind, token) in [(TokenKind::Access, &access), (TokenKind::Refresh, &refresh)] {
+            let validation = Validation::new(kind).room(room);
+            let claims = keys.verify(store.as_ref(), token, &validation, 2).await;
+            assert_eq!(claims.map(|c| c.typ), Ok(kind), "{kind:?}");
+        }
+        let stranger = SigningKey::generate().sign(&claims(TokenKind::Access, room, 2));
+        assert_eq!(
+            keys.verify(store.as_ref(), &stranger, &Validation::new(TokenKind::Access), 2)
+                .await,
+            Err(TokenError::UnknownKey)
+        );
+        // A known key's token that fails for another reason fails for that reason.
+        let wrong_room = Validation::new(TokenKind::Access).room(uuid::Uuid::new_v4());
+        assert_eq!(
+            keys.verify(store.as_ref(), &access, &wrong_room, 2).await,
+            Err(TokenError::WrongRoom)
+        );
+    }
+
+    /// Every one of many concurrent requests carrying a rotated-in key must find it after its miss, not only the
+    /// one whose miss re-read the keys.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_all_see_the_key_one_reload_found() {
+        let (_db, store, keys) = store_with_keys().await;
+        let rotated = SigningKey::generate();
+        store
+            .insert_signing_key(&new_record(&rotated, None, 1, 1))
+            .await
+            .unwrap();
+        let room = uuid::Uuid::new_v4();
+        let token = rotated.sign(&claims(TokenKind::Access, room, 2));
         let misses: Vec<_> = (0..16)
             .map(|_| {
-                let (keys, store, kid) = (keys.clone(), store.clone(), rotated.kid().to_owned());
+                let (keys, store, token) = (keys.clone(), store.clone(), token.clone());
                 tokio::spawn(async move {
-                    // As the refresh handler: re-check the token only if this says the keys were re-read.
-                    keys.reload_after_miss(store.as_ref(), 2).await && keys.current().public.contains(&kid)
+                    let validation = Validation::new(TokenKind::Access).room(room);
+                    keys.verify(store.as_ref(), &token, &validation, 2).await
                 })
             })
             .collect();
         for miss in misses {
             assert!(
-                miss.await.unwrap(),
+                miss.await.unwrap().is_ok(),
                 "a miss was answered without the rotated-in key"
             );
         }
         assert_eq!(keys.current().signing.kid(), rotated.kid());
+    }
+
+    /// The last refresh token a replaced key signs (just before its successor activates, with the longest
+    /// lifetime) must keep verifying until it expires, verifier leeway included; then the key retires.
+    #[tokio::test]
+    async fn a_replaced_key_verifies_until_its_longest_token_has_expired() {
+        use crate::domain::{revocation::VERIFIER_LEEWAY_SECS, RefreshTtl};
+        let (_db, store, keys) = store_with_keys().await;
+        let old = keys.current().signing.kid().to_owned();
+        let new = rotate(store.as_ref(), None, 10, 5, None).await.unwrap().unwrap();
+        let last_signed = new.activate_at_secs - 1;
+        let expires = last_signed + RefreshTtl::MAX + VERIFIER_LEEWAY_SECS;
+        let records = store.signing_keys().await.unwrap();
+        let ring = |now| KeyRing::from_records(&records, None, now).unwrap();
+        assert_eq!(ring(last_signed).signing.kid(), old);
+        assert!(
+            ring(expires).public.contains(&old),
+            "retired before its last token expired"
+        );
+        assert!(
+            !ring(expires + 1).public.contains(&old),
+            "kept after every token it signed expired"
+        );
     }
 
     fn rec(key: &SigningKey, activate_at: i64, retire_at: Option<i64>) -> SigningKeyRecord {

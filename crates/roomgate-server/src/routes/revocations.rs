@@ -12,7 +12,10 @@ use uuid::Uuid;
 
 use super::rooms::query_pairs;
 use crate::{
-    domain::revocation::{self, decode_cursor, encode_cursor},
+    domain::{
+        revocation::{self, decode_cursor, encode_cursor, FeedLimit, FeedWait},
+        PageNumber, PageSize,
+    },
     error::{ApiError, InvalidCode},
     extract::{Account, JsonBody, RoomIdPath},
     observability, timefmt, AppState,
@@ -88,21 +91,6 @@ pub(super) async fn revoke(
     Ok((StatusCode::CREATED, Json(Data::new(to_wire(stored)))))
 }
 
-/// Reads an integer query parameter within `min..=max`.
-fn int_param(key: &str, value: &str, min: u64, max: u64) -> Result<u64, ApiError> {
-    let n: u64 = value
-        .parse()
-        .map_err(|_| ApiError::param(InvalidCode::WrongType, key, format!("{key} must be an integer.")))?;
-    if !(min..=max).contains(&n) {
-        return Err(ApiError::param(
-            InvalidCode::OutOfRange,
-            key,
-            format!("{key} must be between {min} and {max}."),
-        ));
-    }
-    Ok(n)
-}
-
 /// The query's parameters named in `names`, decoded strictly; others are ignored.
 fn params<'a>(
     raw: Option<&'a str>,
@@ -144,14 +132,15 @@ pub(super) async fn list(
     RoomIdPath(room_id): RoomIdPath,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Page<Revocation>>, ApiError> {
-    let (mut number, mut size) = (1u64, 20u64);
+    let (mut number, mut size) = (PageNumber::default_value(), PageSize::default_value());
     for param in params(raw.as_deref(), &["page[number]", "page[size]"]) {
         let (key, value) = param?;
         match key.as_str() {
-            "page[number]" => number = int_param(&key, &value, 1, 1_000_000)?,
-            _ => size = int_param(&key, &value, 1, 250)?,
+            "page[number]" => number = PageNumber::parse_param(&key, &value)?,
+            _ => size = PageSize::parse_param(&key, &value)?,
         }
     }
+    let (number, size) = (number.get() as u64, size.get() as u64);
     app.store().get_room(auth.account_id, room_id).await?;
     let now = timefmt::unix_micros(app.now());
     let (page, total) = app
@@ -168,13 +157,6 @@ pub(super) async fn list(
         },
     }))
 }
-
-/// The longest `wait` of a feed request, in seconds.
-pub const MAX_WAIT_SECS: u64 = 30;
-/// The largest `limit` of a feed request.
-pub const MAX_FEED_LIMIT: u64 = 1000;
-/// The `limit` of a feed request that gives none.
-pub const DEFAULT_FEED_LIMIT: u64 = 100;
 
 #[utoipa::path(
     get,
@@ -200,7 +182,7 @@ pub(super) async fn feed(
     Account(auth): Account,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<RevocationFeed>, ApiError> {
-    let (mut after, mut wait, mut limit) = (0i64, 0u64, DEFAULT_FEED_LIMIT);
+    let (mut after, mut wait, mut limit) = (0i64, FeedWait::default_value(), FeedLimit::default_value());
     for param in params(raw.as_deref(), &["after", "wait", "limit"]) {
         let (key, value) = param?;
         match key.as_str() {
@@ -213,10 +195,11 @@ pub(super) async fn feed(
                     )
                 })?
             }
-            "wait" => wait = int_param(&key, &value, 0, MAX_WAIT_SECS)?,
-            _ => limit = int_param(&key, &value, 1, MAX_FEED_LIMIT)?,
+            "wait" => wait = FeedWait::parse_param(&key, &value)?,
+            _ => limit = FeedLimit::parse_param(&key, &value)?,
         }
     }
+    let (wait, limit) = (wait.get() as u64, limit.get() as u32);
     // Answer before the request timeout would.
     let cap = app
         .config()
@@ -232,7 +215,7 @@ pub(super) async fn feed(
         let now = timefmt::unix_micros(app.now());
         let (page, next) = app
             .store()
-            .revocation_feed(auth.account_id, after, now, limit as u32)
+            .revocation_feed(auth.account_id, after, now, limit)
             .await?;
         let done = !page.is_empty() || tokio::time::Instant::now() >= deadline || *stopping.borrow();
         if done {

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        bool_field, int_in, nullable_string, UniqueName, WebhookUrl, MAX_PARTICIPANTS, WEBHOOK_TIMEOUT,
+        bool_field, nullable_string, MaxParticipants, PageNumber, PageSize, UniqueName, WebhookTimeout,
+        WebhookUrl,
     },
     error::{ApiError, InvalidCode},
     extract::{Account, JsonBody, RoomIdPath},
@@ -64,16 +65,14 @@ fn parse_patch(body: &Map<String, Value>) -> Result<RoomPatch, ApiError> {
         Some(None) => Some(None),
         Some(Some(s)) => Some(Some(UniqueName::parse(s)?.into_inner())),
     };
-    let (min, max, _) = MAX_PARTICIPANTS;
     let timeout = match body.get("webhook_timeout_secs") {
         None => None,
         Some(Value::Null) => Some(None),
-        Some(_) => int_in(body, "webhook_timeout_secs", WEBHOOK_TIMEOUT.0, WEBHOOK_TIMEOUT.1)?
-            .map(|t| Some(t as i32)),
+        Some(_) => WebhookTimeout::parse(body, "webhook_timeout_secs")?.map(|t| Some(t.get() as i32)),
     };
     Ok(RoomPatch {
         unique_name,
-        max_participants: int_in(body, "max_participants", min, max)?.map(|v| v as i32),
+        max_participants: MaxParticipants::parse_given(body, "max_participants")?.map(|v| v.get() as i32),
         enable_recording: bool_field(body, "enable_recording")?,
         webhook_event_url: url("webhook_event_url")?,
         webhook_event_failover_url: url("webhook_event_failover_url")?,
@@ -108,7 +107,7 @@ pub(super) async fn create(
         id: Uuid::new_v4(),
         account_id: auth.account_id,
         unique_name: patch.unique_name.flatten(),
-        max_participants: patch.max_participants.unwrap_or(MAX_PARTICIPANTS.2 as i32),
+        max_participants: patch.max_participants.unwrap_or(MaxParticipants::DEFAULT as i32),
         enable_recording: patch.enable_recording.unwrap_or(false),
         webhook_event_url: patch.webhook_event_url.flatten(),
         webhook_event_failover_url: patch.webhook_event_failover_url.flatten(),
@@ -253,8 +252,8 @@ const LIST_PARAMS: [&str; 9] = [
 
 fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
     let mut q = ListQuery {
-        page_number: 1,
-        page_size: 20,
+        page_number: PageNumber::DEFAULT as u64,
+        page_size: PageSize::DEFAULT as u32,
         filter: RoomFilter::default(),
     };
     for (key, value) in query_pairs(raw.unwrap_or_default()) {
@@ -269,19 +268,6 @@ fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
                 format!("{key} must be UTF-8 text once percent-decoded."),
             )
         })?;
-        let int = |min: u64, max: u64| -> Result<u64, ApiError> {
-            let n: u64 = value.parse().map_err(|_| {
-                ApiError::param(InvalidCode::WrongType, &key, format!("{key} must be an integer."))
-            })?;
-            if !(min..=max).contains(&n) {
-                return Err(ApiError::param(
-                    InvalidCode::OutOfRange,
-                    &key,
-                    format!("{key} must be between {min} and {max}."),
-                ));
-            }
-            Ok(n)
-        };
         let day = || {
             timefmt::date_start_micros(&value).ok_or_else(|| {
                 ApiError::param(
@@ -294,8 +280,8 @@ fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
         let f = &mut q.filter;
         let day_end = |d: i64| d + timefmt::DAY_MICROS;
         match key.as_str() {
-            "page[number]" => q.page_number = int(1, 1_000_000)?,
-            "page[size]" => q.page_size = int(1, 250)? as u32,
+            "page[number]" => q.page_number = PageNumber::parse_param(&key, &value)?.get() as u64,
+            "page[size]" => q.page_size = PageSize::parse_param(&key, &value)?.get() as u32,
             "filter[unique_name]" => {
                 f.unique_name = Some(UniqueName::parse_param(&value, &key)?.into_inner())
             }

@@ -5,16 +5,14 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use roomgate_store::RefreshCheck;
-use roomgate_token::{Claims, TokenError, TokenKind, TokenSpec, Validation};
+use roomgate_token::{Claims, TokenKind};
 use roomgate_types::{AccessToken, ClientToken, Data, JoinClientToken, RoomAccessToken};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
-    auth,
-    domain::{participant, AccessTtl, RefreshTtl},
-    error::{ApiError, InvalidCode},
+    authz::{self, Scope},
+    domain::{self, participant, AccessTtl, RefreshTtl},
+    error::ApiError,
     extract::{BearerKey, ClientIp, JsonBody, RoomIdPath},
     keys::KeyRing,
     observability, timefmt, AppState,
@@ -164,20 +162,9 @@ fn created<T: serde::Serialize>(data: T) -> Response {
     (StatusCode::CREATED, Json(Data::new(data))).into_response()
 }
 
-/// A signed access token and its expiry on the wire.
-fn mint_access(keys: &KeyRing, spec: TokenSpec<'_>, now: i64) -> (String, String) {
-    let claims = Claims::mint(&spec, now);
-    (keys.signing.sign(&claims), timefmt::secs_rfc3339(claims.exp))
-}
-
-/// A MACed refresh token naming the API key that asked for it, and its expiry on the wire.
-fn mint_refresh(keys: &KeyRing, spec: TokenSpec<'_>, api_key_id: Uuid, now: i64) -> (String, String) {
-    let mut claims = Claims::mint(&spec, now);
-    claims.api_key_id = Some(api_key_id);
-    (
-        keys.refresh_signing.sign(&claims),
-        timefmt::secs_rfc3339(claims.exp),
-    )
+/// An access token signed and its expiry on the wire.
+fn sign_access(keys: &KeyRing, claims: &Claims) -> (String, String) {
+    (keys.signing.sign(claims), timefmt::secs_rfc3339(claims.exp))
 }
 
 async fn create(
@@ -188,49 +175,29 @@ async fn create(
     body: JsonBody,
     scheme: Scheme,
 ) -> Result<Response, ApiError> {
-    let Ok(BearerKey(secret)) = key else {
-        return Err(app.limits().auth_failed_from(ip));
-    };
-    // A room id that is not a UUID names no room; the key is still checked first.
+    // A room id that is not a UUID names no room (the nil UUID is never a room's); the key is still checked first.
     let room_id = room.map_or(Uuid::nil(), |RoomIdPath(id)| id);
     // The hot path's one read: the key's account and whether the room is that account's.
-    let (key, found) = app
-        .store()
-        .authorize_room(&auth::hash(&secret), room_id)
-        .await?
-        .ok_or_else(|| app.limits().auth_failed_from(ip))?;
-    app.limits().authenticated(key.api_key_id)?;
-    observability::record_account(key.account_id);
-    if !found {
-        return Err(ApiError::NotFound("Room"));
-    }
+    let key = authz::authorize(&app, ip, key.ok().as_ref(), Scope::Room(room_id)).await?;
     let body = body.object()?;
     let ttl = AccessTtl::parse(&body, scheme.ttl_field())?;
     let refresh_ttl = RefreshTtl::parse(&body, "refresh_token_ttl_secs")?;
     let participant = participant::parse(&body)?;
-    if let Some(identity) = participant.as_ref().and_then(|p| p.identity.as_deref()) {
-        // Identities may be personal data: never at info level.
-        tracing::debug!(%room_id, identity, "minting for a participant");
-    }
-    let now = app.now().unix_timestamp();
     let config = app.config();
-    let access_spec = TokenSpec {
-        kind: TokenKind::Access,
+    let pair = domain::mint::Pair {
+        key,
         room_id,
-        subjects: vec![format!("telnyx:users:{}", key.account_id)],
         issuer: &config.issuer,
         audience: &config.audience,
-        ttl_secs: ttl.secs(),
+        ttl,
+        refresh_ttl,
         participant: participant.as_ref(),
-    };
-    let refresh_spec = TokenSpec {
-        kind: TokenKind::Refresh,
-        ttl_secs: refresh_ttl.secs(),
-        ..access_spec.clone()
-    };
+    }
+    .mint(app.now().unix_timestamp());
     let keys = app.keys().current();
-    let (access, access_exp) = mint_access(&keys, access_spec, now);
-    let (refresh, refresh_exp) = mint_refresh(&keys, refresh_spec, key.api_key_id, now);
+    let (access, access_exp) = sign_access(&keys, &pair.access);
+    let refresh = keys.refresh_signing.sign(&pair.refresh);
+    let refresh_exp = timefmt::secs_rfc3339(pair.refresh.exp);
     observability::token_minted(TokenKind::Access, scheme.label());
     observability::token_minted(TokenKind::Refresh, scheme.label());
     Ok(match scheme {
@@ -257,86 +224,10 @@ async fn refresh(
     scheme: Scheme,
 ) -> Result<Response, ApiError> {
     let body = body.object()?;
-    let token = match body.get("refresh_token") {
-        None | Some(Value::Null) => {
-            return Err(ApiError::field(
-                InvalidCode::Missing,
-                "refresh_token",
-                "refresh_token is required.",
-            ))
-        }
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => {
-            return Err(ApiError::field(
-                InvalidCode::WrongType,
-                "refresh_token",
-                "refresh_token must be a string.",
-            ))
-        }
-    };
+    let token = domain::required_string(&body, "refresh_token")?;
     let ttl = AccessTtl::parse(&body, scheme.ttl_field())?;
-    let now = app.now().unix_timestamp();
-    let config = app.config();
-    let validation = Validation::new(TokenKind::Refresh)
-        .issuer(&config.issuer)
-        .audience(&config.audience)
-        .room(room_id);
-    // One uniform 403 whatever failed, so the endpoint is no oracle; the reason goes to the log only. Refresh
-    // tokens are MACed; those signed with Ed25519 before that (alive for at most a day after the upgrade) still
-    // verify under the signing keys.
-    let check = |keys: &KeyRing| {
-        roomgate_token::verify_refresh(token, &keys.refresh, Some(&keys.public), &validation, now)
-    };
-    let mut verified = check(&app.keys().current());
-    if verified == Err(TokenError::UnknownKey) && app.keys().reload_after_miss(app.store(), now).await {
-        // A key rotated in on another replica that this one has not re-read yet.
-        verified = check(&app.keys().current());
-    }
-    let claims = verified.map_err(|e| {
-        tracing::info!(reason = e.reason(), %room_id, "refresh refused");
-        observability::token_rejected(e.reason());
-        // Only tokens that fail count against the address: junk from it cannot stop its valid refreshes.
-        app.limits().refresh_failed_from(ip)
-    })?;
-    app.limits().refresh_with(&claims.jti)?;
-    // Exactly the participant and permissions the refresh token carries, whatever the body says; a version 1
-    // refresh token gives a version 1 access token.
-    let participant = if claims.is_v2() {
-        claims.participant()
-    } else {
-        None
-    };
-    let identity = participant.as_ref().and_then(|p| p.identity.as_deref());
-    let facts = crate::domain::revocation::token_facts(&claims, room_id, identity);
-    let (refused, revocation) = match app.store().check_refresh(&facts, claims.api_key_id).await? {
-        RefreshCheck::Allowed => (None, None),
-        RefreshCheck::RoomDeleted => (Some("room_deleted"), None),
-        RefreshCheck::KeyRevoked => (Some("api_key_revoked"), None),
-        RefreshCheck::Revoked(id) => (Some("revoked"), Some(id)),
-    };
-    if let Some(reason) = refused {
-        match revocation {
-            Some(revocation) => tracing::info!(reason, %room_id, %revocation, "refresh refused"),
-            None => tracing::info!(reason, %room_id, "refresh refused"),
-        }
-        observability::token_rejected(reason);
-        return Err(ApiError::Forbidden);
-    }
-    let spec = TokenSpec {
-        kind: TokenKind::Access,
-        room_id,
-        subjects: claims
-            .grants
-            .iter()
-            .flat_map(|g| g.subjects.iter().cloned())
-            .collect(),
-        issuer: &config.issuer,
-        audience: &config.audience,
-        // Never beyond the refresh token's own expiry: a refresh token is the limit of the access it grants.
-        ttl_secs: ttl.secs().min(claims.exp.saturating_sub(now)),
-        participant: participant.as_ref(),
-    };
-    let (access, access_exp) = mint_access(&app.keys().current(), spec, now);
+    let claims = domain::refresh::refresh(&app, ip, room_id, token, ttl).await?;
+    let (access, access_exp) = sign_access(&app.keys().current(), &claims);
     observability::token_minted(TokenKind::Access, scheme.label());
     observability::token_refreshed(scheme.label());
     Ok(match scheme {

@@ -359,43 +359,104 @@ fn every_route_is_documented_and_every_error_is_a_telnyx_error_body() {
     assert_eq!(error["required"], serde_json::json!(["code", "title"]));
 }
 
+/// A bound as the document writes it: `minimum`, `maximum`, `default` (null when absent).
+type Bounds = (Value, Value, Value);
+
+/// The bounds the server applies: what the domain types say.
+fn server<const MIN: i64, const MAX: i64, const DEFAULT: i64>(
+    _: roomgate_server::domain::Defaulted<MIN, MAX, DEFAULT>,
+) -> Bounds {
+    (MIN.into(), MAX.into(), DEFAULT.into())
+}
+
+/// The same bounds with no default: a member that is optional without one (a PATCH leaves it as it is).
+fn no_default((min, max, _): Bounds) -> Bounds {
+    (min, max, Value::Null)
+}
+
+/// utoipa's `minimum`/`maximum`/`default` take literals only, so the constants cannot be written into the
+/// document: this compares every bound it publishes with the server's, and the numbers its descriptions
+/// repeat, so a change on either side fails here.
 #[test]
 fn request_bounds_and_defaults_are_the_server_s() {
+    use roomgate_server::domain::{
+        revocation::{FeedLimit, FeedWait},
+        AccessTtl, MaxParticipants, PageNumber, PageSize, RefreshTtl, WebhookTimeout,
+    };
     let doc = ours();
-    let member = |schema: &str, name: &str| doc["components"]["schemas"][schema]["properties"][name].clone();
-    let bounds = |v: &Value| (v["minimum"].clone(), v["maximum"].clone(), v["default"].clone());
-    let access = (10.into(), 3600.into(), 600.into());
-    let refresh = (60.into(), 86400.into(), 3600.into());
-    assert_eq!(bounds(&member("CreateAccessTokenRequest", "ttl_secs")), access);
-    assert_eq!(
-        bounds(&member("GenerateClientTokenRequest", "token_ttl_secs")),
-        access
+    let bounds = |v: &Value| -> Bounds { (v["minimum"].clone(), v["maximum"].clone(), v["default"].clone()) };
+    let access = server(AccessTtl::default_value());
+    let refresh = server(RefreshTtl::default_value());
+    let participants = server(MaxParticipants::default_value());
+    let timeout: Bounds = (
+        WebhookTimeout::MIN.into(),
+        WebhookTimeout::MAX.into(),
+        Value::Null,
     );
-    assert_eq!(bounds(&member("RefreshAccessTokenRequest", "ttl_secs")), access);
-    assert_eq!(
-        bounds(&member("RefreshClientTokenRequest", "token_ttl_secs")),
-        access
-    );
-    assert_eq!(
-        bounds(&member("CreateAccessTokenRequest", "refresh_token_ttl_secs")),
-        refresh
-    );
-    assert_eq!(
-        bounds(&member("GenerateClientTokenRequest", "refresh_token_ttl_secs")),
-        refresh
-    );
-    assert_eq!(
-        bounds(&member("CreateRoomRequest", "max_participants")),
-        (2.into(), 50.into(), 10.into())
-    );
-    let list = &doc["paths"]["/v2/rooms"]["get"]["parameters"];
-    let size = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "page[size]")
-        .unwrap();
-    assert_eq!(bounds(&size["schema"]), (1.into(), 250.into(), 20.into()));
+    let members = [
+        ("CreateAccessTokenRequest", "ttl_secs", access.clone()),
+        ("GenerateClientTokenRequest", "token_ttl_secs", access.clone()),
+        ("RefreshAccessTokenRequest", "ttl_secs", access.clone()),
+        ("RefreshClientTokenRequest", "token_ttl_secs", access.clone()),
+        (
+            "CreateAccessTokenRequest",
+            "refresh_token_ttl_secs",
+            refresh.clone(),
+        ),
+        ("GenerateClientTokenRequest", "refresh_token_ttl_secs", refresh),
+        ("CreateRoomRequest", "max_participants", participants.clone()),
+        (
+            "UpdateRoomRequest",
+            "max_participants",
+            no_default(participants.clone()),
+        ),
+        ("Room", "max_participants", no_default(participants)),
+        ("CreateRoomRequest", "webhook_timeout_secs", timeout.clone()),
+        ("UpdateRoomRequest", "webhook_timeout_secs", timeout.clone()),
+        ("Room", "webhook_timeout_secs", timeout),
+    ];
+    for (schema, name, want) in members {
+        let member = &doc["components"]["schemas"][schema]["properties"][name];
+        assert_eq!(bounds(member), want, "{schema}.{name}");
+        let description = member["description"].as_str().unwrap_or_default();
+        let range = format!("{}..={}", want.0, want.1);
+        assert!(
+            description.contains(&range),
+            "{schema}.{name}: {description:?} should say {range}"
+        );
+        if !want.2.is_null() {
+            let default = format!("default {}", want.2);
+            assert!(
+                description.contains(&default),
+                "{schema}.{name}: {description:?} should say {default}"
+            );
+        }
+    }
+    let page = [
+        ("page[number]", server(PageNumber::default_value())),
+        ("page[size]", server(PageSize::default_value())),
+    ];
+    let params = [
+        ("/v2/rooms", &page[..]),
+        ("/v2/rooms/{room_id}/revocations", &page[..]),
+        (
+            "/v2/revocations",
+            &[
+                ("wait", server(FeedWait::default_value())),
+                ("limit", server(FeedLimit::default_value())),
+            ][..],
+        ),
+    ];
+    for (path, expected) in params {
+        let list = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        for (name, want) in expected {
+            let param = list
+                .iter()
+                .find(|p| p["name"] == *name)
+                .unwrap_or_else(|| panic!("GET {path} has no {name}"));
+            assert_eq!(&bounds(&param["schema"]), want, "GET {path} {name}");
+        }
+    }
 }
 
 backend_test! {

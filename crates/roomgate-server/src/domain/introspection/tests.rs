@@ -1,5 +1,6 @@
 //! Unit tests of introspection's pure parts.
 use super::*;
+use crate::error::InvalidCode;
 use roomgate_store::{NewRevocation, RevocationSelector};
 use roomgate_token::{Participant, SigningKey, TokenSpec, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use serde_json::json;
