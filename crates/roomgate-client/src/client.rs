@@ -269,7 +269,7 @@ impl Client {
         RoomsApi::new(self)
     }
 
-    /// The seed's `RoomsAccessTokensApi`: create and refresh room access tokens.
+    /// The original document's `RoomsAccessTokensApi`: create and refresh room access tokens.
     pub fn rooms_access_tokens(&self) -> RoomsAccessTokensApi<'_> {
         RoomsAccessTokensApi::new(self)
     }

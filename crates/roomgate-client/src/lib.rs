@@ -24,7 +24,7 @@
 //!     .create(&CreateRoomRequest { unique_name: Some("standup".into()), ..Default::default() })
 //!     .await?;
 //!
-//! // The seed's RoomsAccessTokensApi, under its own names.
+//! // The original document's RoomsAccessTokensApi, under its own names.
 //! let tokens = client.rooms_access_tokens();
 //! let body = CreateAccessTokenRequest { ttl_secs: Some(600), ..Default::default() };
 //! let token = tokens.create_room_access_token(&body, &room.id).await?;

@@ -1,4 +1,4 @@
-//! Join tokens, under the seed's names (`RoomsAccessTokensApi`) and today's Telnyx names (on [`RoomsApi`]).
+//! Join tokens, under the original names (`RoomsAccessTokensApi`) and today's Telnyx names (on [`RoomsApi`]).
 use reqwest::Method;
 use roomgate_types::{
     AccessToken, ClientToken, CreateAccessTokenRequest, GenerateClientTokenRequest, JoinClientToken,
@@ -10,9 +10,9 @@ use crate::{
     Client, Error, RoomsApi,
 };
 
-/// The seed's `RoomsAccessTokensApi`; get one with [`Client::rooms_access_tokens`].
+/// The original document's `RoomsAccessTokensApi`; get one with [`Client::rooms_access_tokens`].
 ///
-/// Each call exists under the seed's name with the seed's argument order (`body, room_id`), and under a
+/// Each call exists under the original name with the original argument order (`body, room_id`), and under a
 /// shorter Rust name taking the room first.
 #[derive(Clone, Copy, Debug)]
 pub struct RoomsAccessTokensApi<'a> {

@@ -1,7 +1,7 @@
-//! Token request and response bodies, under the seed's names and today's Telnyx names.
+//! Token request and response bodies, under the original names and today's Telnyx names.
 use serde::{Deserialize, Serialize};
 
-/// Body of `create_access_token` (seed names).
+/// Body of `create_access_token` (the original names).
 ///
 /// `Debug` shows whether `identity`, `name` and `metadata` are set, not their values (personal data).
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,7 +209,7 @@ pub enum Source {
     ScreenShareAudio,
 }
 
-/// Body of `refresh_access_token` (seed names).
+/// Body of `refresh_access_token` (the original names).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshAccessTokenRequest {
@@ -239,7 +239,7 @@ pub struct RefreshClientTokenRequest {
     pub token_ttl_secs: Option<u32>,
 }
 
-/// `data` of a `create_access_token` response (seed names).
+/// `data` of a `create_access_token` response (the original names).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoomAccessToken {
@@ -255,7 +255,7 @@ pub struct RoomAccessToken {
     pub refresh_token_expires_at: String,
 }
 
-/// `data` of a `refresh_access_token` response (seed names).
+/// `data` of a `refresh_access_token` response (the original names).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessToken {

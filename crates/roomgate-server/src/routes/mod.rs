@@ -33,7 +33,7 @@ pub(crate) fn router() -> Router<AppState> {
     let refresh = Router::new()
         .route(
             "/v2/rooms/{room_id}/actions/refresh_access_token",
-            post(tokens::refresh_seed),
+            post(tokens::refresh_original),
         )
         .route(
             "/v2/rooms/{room_id}/actions/refresh_client_token",
@@ -48,7 +48,7 @@ pub(crate) fn router() -> Router<AppState> {
     let token_routes = Router::new()
         .route(
             "/v2/rooms/{room_id}/actions/create_access_token",
-            post(tokens::create_seed),
+            post(tokens::create_original),
         )
         .route(
             "/v2/rooms/{room_id}/actions/generate_join_client_token",

@@ -42,8 +42,8 @@ pub fn openapi() -> Document {
         super::rooms::view,
         super::rooms::update,
         super::rooms::delete,
-        super::tokens::create_seed,
-        super::tokens::refresh_seed,
+        super::tokens::create_original,
+        super::tokens::refresh_original,
         super::tokens::create_current,
         super::tokens::refresh_current,
         super::revocations::revoke,
@@ -66,7 +66,7 @@ pub fn openapi() -> Document {
     security(("bearerAuth" = [])),
     tags(
         (name = "Rooms", description = "Video rooms, owned by the account of the API key that created them."),
-        (name = "Rooms Access Tokens", description = "Join tokens under the seed's names \
+        (name = "Rooms Access Tokens", description = "Join tokens under the original names \
             (`create_access_token`, `refresh_access_token`) and today's (`generate_join_client_token`, \
             `refresh_client_token`): one behaviour, two vocabularies."),
         (name = "Revocations", description = "roomgate's extension: stop honouring issued tokens (one, a \

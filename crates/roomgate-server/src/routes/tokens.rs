@@ -1,4 +1,4 @@
-//! Minting and refreshing join tokens, under the seed's names and today's Telnyx names.
+//! Minting and refreshing join tokens, under the original names and today's Telnyx names.
 use axum::{
     extract::State,
     http::StatusCode,
@@ -22,7 +22,7 @@ use crate::{
 #[derive(Clone, Copy, Debug)]
 enum Scheme {
     /// `create_access_token` / `refresh_access_token`: `ttl_secs`, `access_token*`.
-    Seed,
+    Original,
     /// `generate_join_client_token` / `refresh_client_token`: `token_ttl_secs`, `token*`.
     Current,
 }
@@ -31,14 +31,14 @@ impl Scheme {
     /// The metrics label: the refresh endpoint's suffix.
     fn label(self) -> &'static str {
         match self {
-            Scheme::Seed => "access_token",
+            Scheme::Original => "access_token",
             Scheme::Current => "client_token",
         }
     }
 
     fn ttl_field(self) -> &'static str {
         match self {
-            Scheme::Seed => "ttl_secs",
+            Scheme::Original => "ttl_secs",
             Scheme::Current => "token_ttl_secs",
         }
     }
@@ -51,7 +51,7 @@ impl Scheme {
     operation_id = "CreateRoomAccessToken",
     summary = "Create an access token to join a room",
     description = "An access token (valid `ttl_secs`) and a refresh token (valid `refresh_token_ttl_secs`) for the room. \
-        Seed names; same behaviour as `generate_join_client_token`.",
+        The original names; same behaviour as `generate_join_client_token`.",
     params(super::openapi::RoomIdParam),
     request_body(content = Option<roomgate_types::CreateAccessTokenRequest>, description = "Token lifetimes."),
     responses(
@@ -61,14 +61,14 @@ impl Scheme {
         super::openapi::KeyErrors,
     ),
 )]
-pub(super) async fn create_seed(
+pub(super) async fn create_original(
     State(app): State<AppState>,
     ip: ClientIp,
     key: Result<BearerKey, ApiError>,
     room: Result<RoomIdPath, ApiError>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    create(app, ip, key, room, body, Scheme::Seed).await
+    create(app, ip, key, room, body, Scheme::Original).await
 }
 
 #[utoipa::path(
@@ -105,7 +105,7 @@ pub(super) async fn create_current(
     operation_id = "RefreshRoomAccessToken",
     summary = "Refresh an access token to join a room",
     description = "A new access token from a refresh token alone: no API key. The refresh token stays usable until it \
-        expires. Seed names.",
+        expires. The original names.",
     params(super::openapi::RoomIdParam),
     request_body(content = roomgate_types::RefreshAccessTokenRequest, description = "The refresh token and the new token's lifetime."),
     security(),
@@ -119,13 +119,13 @@ pub(super) async fn create_current(
         (status = 503, description = "The store is unavailable (10007).", body = roomgate_types::ErrorBody),
     ),
 )]
-pub(super) async fn refresh_seed(
+pub(super) async fn refresh_original(
     State(app): State<AppState>,
     ip: ClientIp,
     room: RoomIdPath,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    refresh(app, ip, room, body, Scheme::Seed).await
+    refresh(app, ip, room, body, Scheme::Original).await
 }
 
 #[utoipa::path(
@@ -201,7 +201,7 @@ async fn create(
     observability::token_minted(TokenKind::Access, scheme.label());
     observability::token_minted(TokenKind::Refresh, scheme.label());
     Ok(match scheme {
-        Scheme::Seed => created(RoomAccessToken {
+        Scheme::Original => created(RoomAccessToken {
             access_token: access,
             access_token_expires_at: access_exp,
             refresh_token: refresh,
@@ -231,7 +231,7 @@ async fn refresh(
     observability::token_minted(TokenKind::Access, scheme.label());
     observability::token_refreshed(scheme.label());
     Ok(match scheme {
-        Scheme::Seed => created(AccessToken {
+        Scheme::Original => created(AccessToken {
             access_token: access,
             access_token_expires_at: access_exp,
         }),

@@ -15,7 +15,7 @@ async fn keyed_endpoints(app: &TestApp) -> Vec<(Method, String)> {
         (Method::GET, format!("/v2/rooms/{room}")),
         (Method::PATCH, format!("/v2/rooms/{room}")),
         (Method::DELETE, format!("/v2/rooms/{room}")),
-        (Method::POST, Scheme::Seed.create_path(&room)),
+        (Method::POST, Scheme::Original.create_path(&room)),
         (Method::POST, Scheme::Current.create_path(&room)),
     ]
 }
@@ -99,7 +99,7 @@ backend_test! {
             let minted = send_with(
                 &app,
                 &Method::POST,
-                &Scheme::Seed.create_path(&room),
+                &Scheme::Original.create_path(&room),
                 Some(&value),
             )
             .await;
@@ -118,7 +118,7 @@ backend_test! {
         ];
         let paths = [
             "/v2/rooms".to_owned(),
-            Scheme::Seed.create_path(&room),
+            Scheme::Original.create_path(&room),
             Scheme::Current.create_path(&room),
         ];
         for path in &paths {

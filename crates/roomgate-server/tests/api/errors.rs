@@ -195,7 +195,7 @@ backend_test! {
             (Method::DELETE, "/v2/rooms".to_owned()),
             (Method::PUT, format!("/v2/rooms/{room}")),
             (Method::POST, format!("/v2/rooms/{room}")),
-            (Method::GET, Scheme::Seed.create_path(&room)),
+            (Method::GET, Scheme::Original.create_path(&room)),
             (Method::GET, Scheme::Current.refresh_path(&room)),
             (Method::POST, "/.well-known/jwks.json".to_owned()),
             (Method::POST, "/healthz".to_owned()),
@@ -216,7 +216,7 @@ backend_test! {
             app.send_raw(Method::POST, "/v2/rooms", key, Some("application/json"), "[")
                 .await,
             app.get("/v2/rooms", None).await,
-            app.refresh_token(Scheme::Seed, &room, "garbage").await,
+            app.refresh_token(Scheme::Original, &room, "garbage").await,
             app.get("/v2/nope", key).await,
             app.send_raw(Method::PUT, "/v2/rooms", key, None, "").await,
             app.send_raw(Method::POST, "/v2/rooms", key, Some("text/plain"), "{}")
@@ -250,7 +250,7 @@ backend_test! {
         let room = app.new_room().await;
         let unknown = uuid::Uuid::new_v4();
         let answers = [
-            (app.refresh_token(Scheme::Seed, &room, "a.b.c").await, StatusCode::FORBIDDEN, "10010"),
+            (app.refresh_token(Scheme::Original, &room, "a.b.c").await, StatusCode::FORBIDDEN, "10010"),
             (app.get_room(&unknown.to_string()).await, StatusCode::NOT_FOUND, "10005"),
             (app.get("/v2/rooms", None).await, StatusCode::UNAUTHORIZED, "10009"),
             (

@@ -22,7 +22,7 @@ async fn assert_forbidden(resp: Response) -> Value {
 /// A room and tokens minted for it with default lifetimes.
 async fn room_with_tokens(app: &TestApp) -> (String, Minted) {
     let room = app.new_room().await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let minted = app.mint(Scheme::Original, &room, &json!({})).await;
     (room, minted)
 }
 
@@ -110,12 +110,12 @@ backend_test! {
         let renamed = |c: &mut Value| c["grants"][0]["subjects"] = json!(["telnyx:users:mallory"]);
 
         assert_forbidden(
-            app.refresh_token(Scheme::Seed, &room, &with_claims(&minted.refresh, later))
+            app.refresh_token(Scheme::Original, &room, &with_claims(&minted.refresh, later))
                 .await,
         )
         .await;
         let to_other = with_claims(&minted.refresh, moved);
-        assert_forbidden(app.refresh_token(Scheme::Seed, &other_room, &to_other).await).await;
+        assert_forbidden(app.refresh_token(Scheme::Original, &other_room, &to_other).await).await;
         let as_mallory = with_claims(&minted.refresh, renamed);
         assert_forbidden(app.refresh_token(Scheme::Current, &room, &as_mallory).await).await;
         let promoted = with_claims(&minted.access, |c| c["typ"] = json!("refresh"));
@@ -156,7 +156,7 @@ backend_test! {
         ];
         for header in headers {
             let forged = sign_with(&mallory, &header, &genuine.claims);
-            assert_forbidden(app.refresh_token(Scheme::Seed, &room, &forged).await).await;
+            assert_forbidden(app.refresh_token(Scheme::Original, &room, &forged).await).await;
         }
     }
 }
@@ -180,7 +180,7 @@ backend_test! {
             header.kid = genuine.header["kid"].as_str().map(str::to_owned);
             let key = jsonwebtoken::EncodingKey::from_secret(&secret);
             let forged = jsonwebtoken::encode(&header, &genuine.claims, &key).unwrap();
-            assert_forbidden(app.refresh_token(Scheme::Seed, &room, &forged).await).await;
+            assert_forbidden(app.refresh_token(Scheme::Original, &room, &forged).await).await;
         }
     }
 }
@@ -192,7 +192,7 @@ backend_test! {
         let iat = decode(&minted.refresh).int("iat");
 
         let at_expiry = app
-            .refresh_at(iat + 3600, Scheme::Seed, &room, &minted.refresh)
+            .refresh_at(iat + 3600, Scheme::Original, &room, &minted.refresh)
             .await;
         assert_forbidden(at_expiry).await;
         app.set_clock(iat + 3601);
@@ -207,7 +207,7 @@ backend_test! {
         let nbf = decode(&minted.refresh).int("nbf");
 
         let early = app
-            .refresh_at(nbf - 1, Scheme::Seed, &room, &minted.refresh)
+            .refresh_at(nbf - 1, Scheme::Original, &room, &minted.refresh)
             .await;
 
         assert_forbidden(early).await;
@@ -225,9 +225,11 @@ async fn refresh_token_is_valid_from_its_not_before_time_and_not_before() {
         "Telnyx's shape: valid a second before issue"
     );
 
-    let at_nbf = app.refresh_at(nbf, Scheme::Seed, &room, &minted.refresh).await;
+    let at_nbf = app
+        .refresh_at(nbf, Scheme::Original, &room, &minted.refresh)
+        .await;
     let before_nbf = app
-        .refresh_at(nbf - 1, Scheme::Seed, &room, &minted.refresh)
+        .refresh_at(nbf - 1, Scheme::Original, &room, &minted.refresh)
         .await;
 
     assert_eq!(at_nbf.status(), StatusCode::CREATED);

@@ -187,24 +187,24 @@ pub struct Minted {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {
     /// `create_access_token` / `refresh_access_token`, `ttl_secs`, `access_token*`.
-    Seed,
+    Original,
     /// `generate_join_client_token` / `refresh_client_token`, `token_ttl_secs`, `token*`.
     Current,
 }
 
 impl Scheme {
-    pub const BOTH: [Scheme; 2] = [Scheme::Seed, Scheme::Current];
+    pub const BOTH: [Scheme; 2] = [Scheme::Original, Scheme::Current];
 
     pub fn create_path(self, room: &str) -> String {
         match self {
-            Scheme::Seed => format!("/v2/rooms/{room}/actions/create_access_token"),
+            Scheme::Original => format!("/v2/rooms/{room}/actions/create_access_token"),
             Scheme::Current => format!("/v2/rooms/{room}/actions/generate_join_client_token"),
         }
     }
 
     pub fn refresh_path(self, room: &str) -> String {
         match self {
-            Scheme::Seed => format!("/v2/rooms/{room}/actions/refresh_access_token"),
+            Scheme::Original => format!("/v2/rooms/{room}/actions/refresh_access_token"),
             Scheme::Current => format!("/v2/rooms/{room}/actions/refresh_client_token"),
         }
     }
@@ -212,21 +212,21 @@ impl Scheme {
     /// The access token lifetime's field, in create and refresh bodies.
     pub fn ttl_field(self) -> &'static str {
         match self {
-            Scheme::Seed => "ttl_secs",
+            Scheme::Original => "ttl_secs",
             Scheme::Current => "token_ttl_secs",
         }
     }
 
     pub fn token_field(self) -> &'static str {
         match self {
-            Scheme::Seed => "access_token",
+            Scheme::Original => "access_token",
             Scheme::Current => "token",
         }
     }
 
     pub fn expires_field(self) -> &'static str {
         match self {
-            Scheme::Seed => "access_token_expires_at",
+            Scheme::Original => "access_token_expires_at",
             Scheme::Current => "token_expires_at",
         }
     }

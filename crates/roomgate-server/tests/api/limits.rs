@@ -39,7 +39,7 @@ async fn failed_refreshes_per_client_ip_are_limited_with_telnyx_headers() {
     let room = app.new_room().await;
     for _ in 0..3 {
         assert_eq!(
-            app.refresh_token(Scheme::Seed, &room, "junk").await.status(),
+            app.refresh_token(Scheme::Original, &room, "junk").await.status(),
             StatusCode::FORBIDDEN
         );
     }
@@ -52,12 +52,12 @@ async fn junk_refreshes_from_an_address_do_not_stop_its_valid_refreshes() {
     config.rate_limits.refresh_per_ip = Rate::new(1, 5);
     let app = TestApp::spawn_with(Backend::Sqlite, config).await;
     let room = app.new_room().await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let minted = app.mint(Scheme::Original, &room, &json!({})).await;
     let forged = format!("{}x", minted.refresh);
     let mut limited = 0;
     for i in 0..40 {
         let junk = if i % 2 == 0 { "junk" } else { forged.as_str() };
-        match app.refresh_token(Scheme::Seed, &room, junk).await.status() {
+        match app.refresh_token(Scheme::Original, &room, junk).await.status() {
             StatusCode::FORBIDDEN => {}
             StatusCode::TOO_MANY_REQUESTS => limited += 1,
             other => panic!("junk refresh answered {other}"),
@@ -84,27 +84,27 @@ async fn refreshes_per_token_count_only_verified_tokens() {
     config.rate_limits.refresh_per_token = Rate::new(1, 2);
     let app = TestApp::spawn_with(Backend::Sqlite, config).await;
     let room = app.new_room().await;
-    let mine = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let mine = app.mint(Scheme::Original, &room, &json!({})).await;
     // Forged tokens cannot spend a real token's budget: they fail before it is counted.
     for _ in 0..5 {
         let forged = format!("{}x", mine.refresh);
         assert_eq!(
-            app.refresh_token(Scheme::Seed, &room, &forged).await.status(),
+            app.refresh_token(Scheme::Original, &room, &forged).await.status(),
             StatusCode::FORBIDDEN
         );
     }
     for _ in 0..2 {
         assert_eq!(
-            app.refresh_token(Scheme::Seed, &room, &mine.refresh)
+            app.refresh_token(Scheme::Original, &room, &mine.refresh)
                 .await
                 .status(),
             StatusCode::CREATED
         );
     }
-    assert_429(app.refresh_token(Scheme::Seed, &room, &mine.refresh).await, 2).await;
-    let other = app.mint(Scheme::Seed, &room, &json!({})).await;
+    assert_429(app.refresh_token(Scheme::Original, &room, &mine.refresh).await, 2).await;
+    let other = app.mint(Scheme::Original, &room, &json!({})).await;
     assert_eq!(
-        app.refresh_token(Scheme::Seed, &room, &other.refresh)
+        app.refresh_token(Scheme::Original, &room, &other.refresh)
             .await
             .status(),
         StatusCode::CREATED
@@ -158,7 +158,7 @@ async fn the_client_ip_comes_from_the_trusted_proxy_header_only_when_configured(
     config.client_ip_header = Some("x-forwarded-for".parse().unwrap());
     let app = TestApp::spawn_with(Backend::Sqlite, config).await;
     let room = app.new_room().await;
-    let path = Scheme::Seed.refresh_path(&room);
+    let path = Scheme::Original.refresh_path(&room);
     let from = |ip: &str| {
         app.client
             .post(app.url(&path))
@@ -277,7 +277,7 @@ async fn behind_proxy(header: &str) -> (TestApp, String) {
     config.rate_limits.refresh_per_ip = Rate::new(1, 1);
     config.client_ip_header = Some(header.parse().unwrap());
     let app = TestApp::spawn_with(Backend::Sqlite, config).await;
-    let path = Scheme::Seed.refresh_path(&app.new_room().await);
+    let path = Scheme::Original.refresh_path(&app.new_room().await);
     (app, path)
 }
 

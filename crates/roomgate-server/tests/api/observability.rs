@@ -108,10 +108,10 @@ backend_test! {
         let before = scrape(&app.metrics_address).await;
 
         let room = app.new_room().await;
-        let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
-        let refreshed = app.refresh_token(Scheme::Seed, &room, &minted.refresh).await;
+        let minted = app.mint(Scheme::Original, &room, &json!({})).await;
+        let refreshed = app.refresh_token(Scheme::Original, &room, &minted.refresh).await;
         assert_eq!(refreshed.status(), StatusCode::CREATED);
-        let wrong_kind = app.refresh_token(Scheme::Seed, &room, &minted.access).await;
+        let wrong_kind = app.refresh_token(Scheme::Original, &room, &minted.access).await;
         assert_eq!(wrong_kind.status(), StatusCode::FORBIDDEN);
         let malformed = app.refresh_token(Scheme::Current, &room, "not-a-jwt").await;
         assert_eq!(malformed.status(), StatusCode::FORBIDDEN);
@@ -400,14 +400,14 @@ backend_test! {
             ),
             (
                 Method::POST,
-                Scheme::Seed.refresh_path(&room),
+                Scheme::Original.refresh_path(&room),
                 None,
                 r#"{"refresh_token":"x.y.z"}"#.into(),
                 StatusCode::FORBIDDEN,
             ),
             (
                 Method::POST,
-                Scheme::Seed.create_path(&room),
+                Scheme::Original.create_path(&room),
                 key,
                 r#"{"ttl_secs":1}"#.into(),
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -469,7 +469,7 @@ backend_test! {
         // Something to count, so a scrape would show a refusal's reason.
         let room = app.new_room().await;
         assert_eq!(
-            app.refresh_token(Scheme::Seed, &room, "junk").await.status(),
+            app.refresh_token(Scheme::Original, &room, "junk").await.status(),
             StatusCode::FORBIDDEN
         );
 

@@ -1,5 +1,5 @@
 //! The generated OpenAPI document: served as generated, complete, and faithful to Telnyx's published one where
-//! the seed endpoints are concerned (`telnyx-rooms-openapi-excerpt.yaml` beside this file: an MIT-licensed excerpt
+//! the original endpoints are concerned (`telnyx-rooms-openapi-excerpt.yaml` beside this file: an MIT-licensed excerpt
 //! of Telnyx's public OpenAPI document, kept in the repository so a clone anywhere tests the same).
 use roomgate_store::backend_test;
 use std::collections::BTreeSet;
@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::harness::{json_body, TestApp};
 
-/// The excerpt of Telnyx's published document the seed endpoints are checked against.
+/// The excerpt of Telnyx's published document the original endpoints are checked against.
 const REFERENCE: &str = include_str!("telnyx-rooms-openapi-excerpt.yaml");
 
 fn reference() -> Value {
@@ -57,7 +57,7 @@ fn format(schema: &Value) -> Option<&str> {
     }
 }
 
-/// Names under today's Telnyx scheme of the seed's names.
+/// Names under today's Telnyx scheme of the original names.
 fn current_name(name: &str) -> &str {
     match name {
         "ttl_secs" => "token_ttl_secs",
@@ -261,7 +261,7 @@ fn seed_endpoints_match_the_telnyx_reference() {
 }
 
 #[test]
-fn todays_token_endpoints_match_the_seed_ones_under_their_names() {
+fn todays_token_endpoints_match_the_original_ones_under_their_names() {
     let (rdoc, odoc) = (reference(), ours());
     for (seed, current) in [
         ("create_access_token", "generate_join_client_token"),
@@ -618,4 +618,12 @@ backend_test! {
         assert_eq!(bare.status(), StatusCode::OK);
         assert!(bare.headers().contains_key("content-security-policy"));
     }
+}
+
+#[test]
+fn the_document_speaks_of_the_original_names_not_of_a_seed() {
+    // The API document the project started from is "the original"; readers of the API never saw a "seed".
+    let text = ours().to_string().to_lowercase();
+    assert!(!text.contains("seed"), "the served document says \"seed\"");
+    assert!(text.contains("the original names"));
 }

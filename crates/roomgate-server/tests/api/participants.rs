@@ -358,7 +358,7 @@ async fn a_refresh_token_tampered_to_widen_its_permissions_is_refused_uniformly(
     let room = app.new_room().await;
     let minted = app
         .mint(
-            Scheme::Seed,
+            Scheme::Original,
             &room,
             &json!({"identity": "dave", "permissions": {"can_publish": false}}),
         )
@@ -387,7 +387,7 @@ async fn a_refresh_token_tampered_to_widen_its_permissions_is_refused_uniformly(
         }
     }
     // The genuine one still works.
-    let resp = app.refresh_token(Scheme::Seed, &room, &minted.refresh).await;
+    let resp = app.refresh_token(Scheme::Original, &room, &minted.refresh).await;
     json_body(resp, StatusCode::CREATED).await;
 }
 

@@ -55,20 +55,20 @@ backend_test! {
     async fn refresh_tokens_and_signing_keys_survive_a_restart(backend: Backend) {
         let mut app = TestApp::spawn_on(backend).await;
         let room = app.new_room().await;
-        let seed = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let seed = app.mint(Scheme::Original, &room, &json!({})).await;
         let current = app.mint(Scheme::Current, &room, &json!({})).await;
         let jwks_before = jwks(&app).await;
 
         app.restart().await;
 
         assert_eq!(jwks(&app).await, jwks_before, "same keys, same kids");
-        for (scheme, minted) in [(Scheme::Seed, &seed), (Scheme::Current, &current)] {
+        for (scheme, minted) in [(Scheme::Original, &seed), (Scheme::Current, &current)] {
             let resp = app.refresh_token(scheme, &room, &minted.refresh).await;
             let data = json_body(resp, StatusCode::CREATED).await["data"].clone();
             let fresh = decode(data[scheme.token_field()].as_str().unwrap());
             assert_eq!(fresh.header["kid"], decode(&minted.access).header["kid"]);
         }
-        let new_tokens = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let new_tokens = app.mint(Scheme::Original, &room, &json!({})).await;
         assert_eq!(
             decode(&new_tokens.access).header["kid"],
             decode(&seed.access).header["kid"]

@@ -38,7 +38,7 @@ async fn refresh_returns_only_a_new_access_token(scheme: Scheme) {
 
 #[tokio::test]
 async fn refresh_access_token_returns_only_a_new_access_token() {
-    refresh_returns_only_a_new_access_token(Scheme::Seed).await;
+    refresh_returns_only_a_new_access_token(Scheme::Original).await;
 }
 
 #[tokio::test]
@@ -50,7 +50,7 @@ backend_test! {
     async fn refresh_tokens_work_across_naming_schemes(backend: Backend) {
         let app = TestApp::spawn_on(backend).await;
         let room = app.new_room().await;
-        for (minted_by, refreshed_by) in [(Scheme::Seed, Scheme::Current), (Scheme::Current, Scheme::Seed)] {
+        for (minted_by, refreshed_by) in [(Scheme::Original, Scheme::Current), (Scheme::Current, Scheme::Original)] {
             let minted = app.mint(minted_by, &room, &json!({})).await;
             let resp = app.refresh_token(refreshed_by, &room, &minted.refresh).await;
             json_body(resp, StatusCode::CREATED).await;
@@ -147,7 +147,7 @@ backend_test! {
             json!(true),
         ] {
             let resp = app
-                .refresh(Scheme::Seed, &room, &json!({ "refresh_token": value }))
+                .refresh(Scheme::Original, &room, &json!({ "refresh_token": value }))
                 .await;
             assert_error(
                 resp,
@@ -181,12 +181,12 @@ backend_test! {
     async fn refresh_ignores_the_authorization_header(backend: Backend) {
         let app = TestApp::spawn_on(backend).await;
         let room = app.new_room().await;
-        let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let minted = app.mint(Scheme::Original, &room, &json!({})).await;
         let body = json!({ "refresh_token": minted.refresh });
 
         for auth in ["Bearer not-a-key", "Basic dXNlcjpwYXNz", "Bearer", "garbage"] {
             let resp = app
-                .request(Method::POST, &Scheme::Seed.refresh_path(&room), None)
+                .request(Method::POST, &Scheme::Original.refresh_path(&room), None)
                 .header(header::AUTHORIZATION, auth)
                 .json(&body)
                 .send()
@@ -201,11 +201,11 @@ backend_test! {
     async fn refresh_token_still_works_one_second_before_it_expires(backend: Backend) {
         let app = TestApp::spawn_on(backend).await;
         let room = app.new_room().await;
-        let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let minted = app.mint(Scheme::Original, &room, &json!({})).await;
         let iat = decode(&minted.refresh).int("iat");
 
         let resp = app
-            .refresh_at(iat + 3599, Scheme::Seed, &room, &minted.refresh)
+            .refresh_at(iat + 3599, Scheme::Original, &room, &minted.refresh)
             .await;
 
         let data: Value = json_body(resp, StatusCode::CREATED).await;
@@ -221,7 +221,7 @@ backend_test! {
         let app = TestApp::spawn_on(backend).await;
         let room = app.new_room().await;
         let other = app.new_api_key("default").await;
-        let by_default = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let by_default = app.mint(Scheme::Original, &room, &json!({})).await;
         let resp = app
             .post_json(&Scheme::Current.create_path(&room), Some(&other.secret), &json!({}))
             .await;
@@ -250,7 +250,7 @@ backend_test! {
     async fn an_ed25519_refresh_token_minted_before_the_upgrade_still_refreshes(backend: Backend) {
         let app = TestApp::spawn_on(backend).await;
         let room = app.new_room().await;
-        let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let minted = app.mint(Scheme::Original, &room, &json!({})).await;
         let kid = decode(&minted.access).header["kid"].as_str().unwrap().to_owned();
         let records = app.store.signing_keys().await.unwrap();
         let record = records.iter().find(|r| r.kid == kid).expect("the signing key");
@@ -269,9 +269,9 @@ backend_test! {
         }
         // Still bound to its room and its expiry.
         let elsewhere = app.new_room().await;
-        let resp = app.refresh_token(Scheme::Seed, &elsewhere, &legacy).await;
+        let resp = app.refresh_token(Scheme::Original, &elsewhere, &legacy).await;
         assert_error(resp, StatusCode::FORBIDDEN, "10010", None).await;
-        let resp = app.refresh_at(claims.exp, Scheme::Seed, &room, &legacy).await;
+        let resp = app.refresh_at(claims.exp, Scheme::Original, &room, &legacy).await;
         assert_error(resp, StatusCode::FORBIDDEN, "10010", None).await;
     }
 }

@@ -34,7 +34,7 @@ impl TestApp {
     }
 
     async fn refresh_status(&self, room: &str, minted: &Minted) -> StatusCode {
-        self.refresh_token(Scheme::Seed, room, &minted.refresh)
+        self.refresh_token(Scheme::Original, room, &minted.refresh)
             .await
             .status()
     }
@@ -97,11 +97,11 @@ backend_test! {
         let app = TestApp::spawn_on(backend).await;
         let (room, other_room) = (app.new_room().await, app.new_room().await);
         let as_alice = json!({"identity": "alice"});
-        let alice = app.mint(Scheme::Seed, &room, &as_alice).await;
+        let alice = app.mint(Scheme::Original, &room, &as_alice).await;
         let alice_again = app.mint(Scheme::Current, &room, &as_alice).await;
-        let bob = app.mint(Scheme::Seed, &room, &json!({"identity": "bob"})).await;
-        let anonymous = app.mint(Scheme::Seed, &room, &json!({})).await;
-        let alice_elsewhere = app.mint(Scheme::Seed, &other_room, &as_alice).await;
+        let bob = app.mint(Scheme::Original, &room, &json!({"identity": "bob"})).await;
+        let anonymous = app.mint(Scheme::Original, &room, &json!({})).await;
+        let alice_elsewhere = app.mint(Scheme::Original, &other_room, &as_alice).await;
 
         // One token, by its jti.
         let jti = string(&decode(&alice.refresh).claims["jti"]);
@@ -136,7 +136,7 @@ backend_test! {
         assert_eq!(app.refresh_status(&other_room, &alice_elsewhere).await, StatusCode::CREATED);
         // Let back in: a token minted for her afterwards (in a later second than the revocation) works.
         app.clock.advance(1);
-        let alice_back = app.mint(Scheme::Seed, &room, &as_alice).await;
+        let alice_back = app.mint(Scheme::Original, &room, &as_alice).await;
         assert_eq!(app.refresh_status(&room, &alice_back).await, StatusCode::CREATED);
 
         // Everyone out: every token of the room issued before the cut-off; tokens issued from it on work.
@@ -147,7 +147,7 @@ backend_test! {
             assert_micros_timestamp(r["issued_before"].as_str().unwrap()).unix_timestamp(),
             cut
         );
-        let after = app.mint(Scheme::Seed, &room, &json!({"identity": "bob"})).await;
+        let after = app.mint(Scheme::Original, &room, &json!({"identity": "bob"})).await;
         assert!(decode(&after.refresh).claims["iat"].as_i64().unwrap() >= cut);
         for (who, minted) in [("bob", &bob), ("no identity", &anonymous), ("alice back", &alice_back)] {
             assert_eq!(app.refresh_status(&room, minted).await, StatusCode::FORBIDDEN, "{who}");
@@ -177,7 +177,7 @@ backend_test! {
         let room = app.new_room().await;
         app.clock.advance(1);
         let second = app.clock.now().unix_timestamp();
-        let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let minted = app.mint(Scheme::Original, &room, &json!({})).await;
         let iat = decode(&minted.refresh).claims["iat"].as_i64().unwrap();
         // A cut-off at the very start of the token's second covers nothing issued in it...
         app.revoked(&room, json!({"issued_before": rfc3339(iat)})).await;

@@ -65,7 +65,7 @@ async fn create_returns_201_with_default_lifetimes(scheme: Scheme) {
 
 #[tokio::test]
 async fn create_access_token_returns_201_with_default_lifetimes() {
-    create_returns_201_with_default_lifetimes(Scheme::Seed).await;
+    create_returns_201_with_default_lifetimes(Scheme::Original).await;
 }
 
 #[tokio::test]
@@ -186,7 +186,7 @@ backend_test! {
         let app = TestApp::spawn_on(backend).await;
         let room = app.new_room().await;
 
-        let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let minted = app.mint(Scheme::Original, &room, &json!({})).await;
         let access = decode(&minted.access);
 
         let mut header_members: Vec<_> = access.header.as_object().unwrap().keys().cloned().collect();

@@ -208,7 +208,7 @@ async fn duplicate_members_are_400_10015_never_last_wins() {
 #[tokio::test]
 async fn bearer_scheme_is_case_insensitive_but_empty_or_basic_is_401() {
     let target = Target::new().await;
-    let path = Scheme::Seed.create_path(&target.room);
+    let path = Scheme::Original.create_path(&target.room);
     let url = target.app.url(&path);
     let key = &target.app.api_key;
     for scheme in ["bearer", "BEARER", "Bearer"] {

@@ -42,7 +42,7 @@ async fn another_rooms_refresh_token_is_forbidden() {
     for format in Format::BOTH {
         target.format = format;
         let other_room = target.app.new_room().await;
-        let other = target.app.mint(Scheme::Seed, &other_room, &json!({})).await;
+        let other = target.app.mint(Scheme::Original, &other_room, &json!({})).await;
         target.assert_rejected(&other.refresh).await;
         // And ours, presented at the other room.
         target.assert_rejected_in(&other_room, &target.genuine()).await;
@@ -73,7 +73,7 @@ async fn an_expired_refresh_token_is_forbidden() {
         let exp = target.claims["exp"].as_i64().unwrap();
         let resp = target
             .app
-            .refresh_at(exp - 1, Scheme::Seed, &target.room, &target.genuine())
+            .refresh_at(exp - 1, Scheme::Original, &target.room, &target.genuine())
             .await;
         assert_eq!(resp.status(), reqwest::StatusCode::CREATED, "valid until exp");
         target.app.set_clock(exp);

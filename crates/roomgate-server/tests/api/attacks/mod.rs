@@ -115,7 +115,7 @@ impl Target {
         };
         let app = TestApp::spawn_with(roomgate_store::testing::Backend::Sqlite, config).await;
         let room = app.new_room().await;
-        let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let minted = app.mint(Scheme::Original, &room, &json!({})).await;
         let (access_header, _) = roomgate_token::decode_unverified(&minted.access).expect("our own token");
         let (_, claims) = roomgate_token::decode_unverified(&minted.refresh).expect("our own token");
         let signing_kid = access_header["kid"].as_str().expect("kid").to_owned();
@@ -135,7 +135,7 @@ impl Target {
             .iter()
             .map(|r| (r.kid.clone(), r.public_key.clone()))
             .collect();
-        let resp = app.refresh_token(Scheme::Seed, &room, "x").await;
+        let resp = app.refresh_token(Scheme::Original, &room, "x").await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN);
         let forbidden_body = resp.text().await.expect("body");
         let error: Value = serde_json::from_str(&forbidden_body).expect("JSON");
@@ -257,7 +257,7 @@ impl Target {
 
     /// Asserts the token is refreshed: the control that proves a forging helper makes otherwise-good tokens.
     pub async fn assert_accepted(&self, token: &str) {
-        let resp = self.app.refresh_token(Scheme::Seed, &self.room, token).await;
+        let resp = self.app.refresh_token(Scheme::Original, &self.room, token).await;
         json_body(resp, StatusCode::CREATED).await;
     }
 

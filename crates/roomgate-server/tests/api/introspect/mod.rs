@@ -179,7 +179,7 @@ pub fn with(claims: &Map<String, Value>, name: &str, value: Value) -> Map<String
 /// Mints a pair for `room` with `key`.
 pub async fn mint_as(app: &TestApp, key: &str, room: &str, body: &Value) -> Minted {
     let resp = app
-        .post_json(&Scheme::Seed.create_path(room), Some(key), body)
+        .post_json(&Scheme::Original.create_path(room), Some(key), body)
         .await;
     let data = json_body(resp, StatusCode::CREATED).await["data"].clone();
     Minted {
@@ -196,7 +196,7 @@ backend_test! {
         let room = app.new_room().await;
         let key = ServerKey::of(&app).await;
 
-        let v1 = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let v1 = app.mint(Scheme::Original, &room, &json!({})).await;
         let access = introspect(&app, &v1.access).await;
         assert_active(&access, &v1.access, &room, json!({}));
         assert_eq!(access["typ"], "access");
@@ -227,7 +227,7 @@ backend_test! {
             assert_active(&answer, token, &room, participant.clone());
         }
         // An access token refreshed from the refresh token carries the same participant.
-        let resp = app.refresh_token(Scheme::Seed, &room, &v2.refresh).await;
+        let resp = app.refresh_token(Scheme::Original, &room, &v2.refresh).await;
         let refreshed = json_body(resp, StatusCode::CREATED).await["data"]["access_token"]
             .as_str()
             .unwrap()
@@ -242,7 +242,7 @@ async fn refresh_tokens_of_the_older_ed25519_format_are_described() {
     let app = TestApp::spawn().await;
     let room = app.new_room().await;
     let key = ServerKey::of(&app).await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let minted = app.mint(Scheme::Original, &room, &json!({})).await;
     // Signed with the signing key itself, with no api_key_id: what roomgate minted before refresh tokens were MACed.
     let mut claims = claims_of(&minted.refresh);
     claims.remove("api_key_id");
@@ -286,7 +286,7 @@ async fn bad_bodies_and_missing_keys_get_telnyx_errors() {
         .await;
     assert_error(resp, StatusCode::UNSUPPORTED_MEDIA_TYPE, "10014", None).await;
     let room = app.new_room().await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let minted = app.mint(Scheme::Original, &room, &json!({})).await;
     for key in [None, Some("rg_not_a_key"), Some(minted.access.as_str())] {
         let resp = app.post_json(PATH, key, &json!({"token": minted.access})).await;
         assert_error(resp, StatusCode::UNAUTHORIZED, "10009", None).await;
@@ -299,7 +299,7 @@ async fn bad_bodies_and_missing_keys_get_telnyx_errors() {
 async fn introspections_are_counted_by_outcome() {
     let app = TestApp::spawn().await;
     let room = app.new_room().await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let minted = app.mint(Scheme::Original, &room, &json!({})).await;
     assert_eq!(introspect_text(&app, &app.api_key, "garbage").await, NOT_OURS);
     assert_eq!(introspect(&app, &minted.access).await["active"], true);
     introspect(&app, &flip_signature(&minted.access)).await;

@@ -21,7 +21,7 @@ backend_test! {
     async fn other_accounts_tokens_and_non_tokens_get_the_same_bare_answer(backend: Backend) {
         let app = TestApp::spawn_on(backend).await;
         let room = app.new_room().await;
-        let ours = app.mint(Scheme::Seed, &room, &json!({"identity": "alice"})).await;
+        let ours = app.mint(Scheme::Original, &room, &json!({"identity": "alice"})).await;
         let other = app.new_api_key("other").await;
         let their_room = app.create_room_as(&other.secret, json!({})).await["id"].clone();
         let their_room = their_room.as_str().unwrap().to_owned();

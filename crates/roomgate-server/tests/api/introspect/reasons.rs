@@ -26,7 +26,7 @@ async fn expired_tokens_say_how_long_ago() {
     let room = app.new_room().await;
     let minted = app
         .mint(
-            Scheme::Seed,
+            Scheme::Original,
             &room,
             &json!({"ttl_secs": 10, "refresh_token_ttl_secs": 60}),
         )
@@ -45,7 +45,7 @@ async fn expired_tokens_say_how_long_ago() {
 async fn tokens_from_a_clock_ahead_are_not_yet_valid() {
     let app = TestApp::spawn().await;
     let room = app.new_room().await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let minted = app.mint(Scheme::Original, &room, &json!({})).await;
     app.set_clock(iat_of(&minted.access) - 30);
     for token in [&minted.access, &minted.refresh] {
         let answer = introspect(&app, token).await;
@@ -97,9 +97,9 @@ backend_test! {
     async fn revoked_tokens_name_their_revocation(backend: Backend) {
         let app = TestApp::spawn_on(backend).await;
         let room = app.new_room().await;
-        let alice = app.mint(Scheme::Seed, &room, &json!({"identity": "alice"})).await;
-        let bob = app.mint(Scheme::Seed, &room, &json!({"identity": "bob"})).await;
-        let anon = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let alice = app.mint(Scheme::Original, &room, &json!({"identity": "alice"})).await;
+        let bob = app.mint(Scheme::Original, &room, &json!({"identity": "bob"})).await;
+        let anon = app.mint(Scheme::Original, &room, &json!({})).await;
         let is_active = |v: Value| v["active"] == true;
 
         let by_jti = revoke(&app, &room, json!({"jti": claims_of(&alice.access)["jti"]})).await;
@@ -124,7 +124,7 @@ backend_test! {
         assert_revoked(&app, &bob.refresh, &room, Some("bob"), &before).await;
         assert_revoked(&app, &anon.access, &room, None, &before).await;
         assert_revoked(&app, &alice.refresh, &room, Some("alice"), &by_identity).await;
-        let later = app.mint(Scheme::Seed, &room, &json!({"identity": "bob"})).await;
+        let later = app.mint(Scheme::Original, &room, &json!({"identity": "bob"})).await;
         assert!(is_active(introspect(&app, &later.access).await), "issued after the cut-off");
         assert!(is_active(introspect(&app, &later.refresh).await), "issued after the cut-off");
     }
@@ -134,10 +134,10 @@ backend_test! {
     async fn tokens_of_a_deleted_room_are_room_deleted_unless_already_invalid(backend: Backend) {
         let app = TestApp::spawn_on(backend).await;
         let room = app.new_room().await;
-        let v1 = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let v1 = app.mint(Scheme::Original, &room, &json!({})).await;
         let v2 = app.mint(Scheme::Current, &room, &json!({"identity": "alice"})).await;
         let short = app
-            .mint(Scheme::Seed, &room, &json!({"ttl_secs": 10, "refresh_token_ttl_secs": 60}))
+            .mint(Scheme::Original, &room, &json!({"ttl_secs": 10, "refresh_token_ttl_secs": 60}))
             .await;
         let resp = app.delete(&format!("/v2/rooms/{room}"), Some(&app.api_key)).await;
         assert_eq!(resp.status(), StatusCode::NO_CONTENT);
@@ -164,7 +164,7 @@ backend_test! {
         let room = app.new_room().await;
         let second = app.new_api_key("default").await;
         let by_second = mint_as(&app, &second.secret, &room, &json!({})).await;
-        let by_first = app.mint(Scheme::Seed, &room, &json!({})).await;
+        let by_first = app.mint(Scheme::Original, &room, &json!({})).await;
         app.store.revoke_api_key(second.id, 0).await.unwrap();
 
         let answer = introspect(&app, &by_second.refresh).await;
@@ -183,7 +183,7 @@ backend_test! {
 async fn tokens_under_a_key_the_server_does_not_hold_are_unknown_key() {
     let app = TestApp::spawn().await;
     let room = app.new_room().await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let minted = app.mint(Scheme::Original, &room, &json!({})).await;
     let stranger = roomgate_token::SigningKey::generate();
     let claims = |token: &str| -> roomgate_token::Claims {
         serde_json::from_value(claims_of(token).into()).expect("claims")
@@ -212,7 +212,7 @@ async fn a_flipped_signature_byte_is_bad_signature() {
     let app = TestApp::spawn().await;
     let room = app.new_room().await;
     let key = ServerKey::of(&app).await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let minted = app.mint(Scheme::Original, &room, &json!({})).await;
     for (token, what, kid) in [
         (&minted.access, "signature", key.kid.clone()),
         (&minted.refresh, "MAC", key.refresh_kid()),
@@ -234,7 +234,7 @@ async fn tokens_that_break_the_format_are_malformed() {
     let app = TestApp::spawn().await;
     let room = app.new_room().await;
     let key = ServerKey::of(&app).await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let minted = app.mint(Scheme::Original, &room, &json!({})).await;
     let (access, refresh) = (claims_of(&minted.access), claims_of(&minted.refresh));
     let grants = "grants_version \"3.0.0\" is not one this server reads (1.x.x or 2.x.x)";
     for token in [
@@ -278,7 +278,7 @@ async fn another_issuer_or_audience_is_named_beside_the_server_s() {
     let app = TestApp::spawn_with(Backend::Sqlite, config).await;
     let room = app.new_room().await;
     let key = ServerKey::of(&app).await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let minted = app.mint(Scheme::Original, &room, &json!({})).await;
     assert_eq!(claims_of(&minted.access)["aud"], "media.example");
     assert_active(
         &introspect(&app, &minted.access).await,
@@ -320,7 +320,7 @@ async fn an_algorithm_the_kind_does_not_use_is_unsupported() {
     let app = TestApp::spawn().await;
     let room = app.new_room().await;
     let key = ServerKey::of(&app).await;
-    let minted = app.mint(Scheme::Seed, &room, &json!({})).await;
+    let minted = app.mint(Scheme::Original, &room, &json!({})).await;
     let (access, refresh) = (claims_of(&minted.access), claims_of(&minted.refresh));
     let refresh_header =
         |alg: &str| json!({"alg": alg, "typ": roomgate_token::REFRESH_TYP, "kid": key.refresh_kid()});
