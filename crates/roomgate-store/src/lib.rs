@@ -11,9 +11,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Timestamps are Unix time in microseconds (`i64`), so both backends store and compare them the same way;
-//! the exceptions say so in their names: a signing key's dates (`*_secs`, and the `*_secs` arguments of
-//! [`Store::rotate_signing_key`]) and a token's `iat` are whole Unix seconds, as in the tokens they sign.
+//! Every timestamp says its unit in its type: [`UnixMicros`] (rooms, API keys, accounts, revocations: both backends
+//! store and compare them the same way) or [`UnixSecs`] (a signing key's dates, also named `*_secs`, and a token's
+//! `iat`: whole seconds, as in the tokens they sign).
 
 mod error;
 mod listing;
@@ -35,7 +35,8 @@ use uuid::Uuid;
 pub use error::StoreError;
 pub use model::{
     ceil_secs, ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, RefreshCheck, RevocationRecord,
-    RevocationSelector, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, TokenFacts,
+    RevocationSelector, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, TokenFacts, UnixMicros,
+    UnixSecs,
 };
 pub use postgres::PostgresStore;
 pub use revoking::RECHECK as REVOCATION_RECHECK;
@@ -51,13 +52,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn ping(&self) -> Result<()>;
 
     /// The id of the account called `name`, creating it if needed.
-    async fn ensure_account(&self, name: &str, now: i64) -> Result<Uuid>;
+    async fn ensure_account(&self, name: &str, now: UnixMicros) -> Result<Uuid>;
     /// Stores a new API key (its hash only).
     async fn insert_api_key(&self, key: &NewApiKey) -> Result<ApiKeyRecord>;
     /// All API keys, newest first, revoked ones included.
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>>;
     /// Marks a key revoked; `NotFound` if no such key, idempotent otherwise.
-    async fn revoke_api_key(&self, id: Uuid, now: i64) -> Result<()>;
+    async fn revoke_api_key(&self, id: Uuid, now: UnixMicros) -> Result<()>;
     /// The account of an active key with this SHA-256 hash.
     async fn authenticate(&self, key_hash: &[u8; 32]) -> Result<Option<KeyAuth>>;
     /// In one indexed read: the key's account and whether `room_id` belongs to it.
@@ -89,7 +90,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         account_id: Uuid,
         room_id: Uuid,
-        now: i64,
+        now: UnixMicros,
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<RevocationRecord>, u64)>;
@@ -100,13 +101,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         account_id: Uuid,
         after: i64,
-        now: i64,
+        now: UnixMicros,
         limit: u32,
     ) -> Result<(Vec<RevocationRecord>, i64)>;
     /// The first revocation covering the token, whole (for introspection).
     async fn find_revocation(&self, token: &TokenFacts<'_>) -> Result<Option<RevocationRecord>>;
     /// Deletes the revocations expired at `now`; returns how many.
-    async fn prune_revocations(&self, now: i64) -> Result<u64>;
+    async fn prune_revocations(&self, now: UnixMicros) -> Result<u64>;
     /// Changes (its value grows) after a revocation was stored through any replica sharing the database, so that
     /// a long poll can wait for it. A notification may be lost (a dropped listener connection): waiters also
     /// re-read every [`REVOCATION_RECHECK`].
@@ -127,7 +128,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         account_id: Uuid,
         id: Uuid,
         patch: &RoomPatch,
-        now: i64,
+        now: UnixMicros,
     ) -> Result<RoomRecord>;
     /// Deletes a room; `NotFound` if it is not the account's.
     async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()>;
@@ -141,8 +142,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn rotate_signing_key(
         &self,
         key: &SigningKeyRecord,
-        retire_others_at_secs: i64,
-        unless_created_since_secs: Option<i64>,
+        retire_others_at_secs: UnixSecs,
+        unless_created_since_secs: Option<UnixSecs>,
     ) -> Result<bool>;
 }
 

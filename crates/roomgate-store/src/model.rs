@@ -1,5 +1,11 @@
 use uuid::Uuid;
 
+/// Unix time in microseconds: what the store keeps for rooms, API keys, accounts and revocations.
+pub type UnixMicros = i64;
+
+/// Unix time in whole seconds: signing keys' times, and tokens' `iat` (as the tokens carry it).
+pub type UnixSecs = i64;
+
 /// A room as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoomRecord {
@@ -20,9 +26,9 @@ pub struct RoomRecord {
     /// Webhook timeout, seconds.
     pub webhook_timeout_secs: Option<i32>,
     /// Unix microseconds.
-    pub created_at: i64,
+    pub created_at: UnixMicros,
     /// Unix microseconds.
-    pub updated_at: i64,
+    pub updated_at: UnixMicros,
 }
 
 /// Changes to a room: `Some(v)` sets the field to `v` (which may be `None` for nullable fields).
@@ -48,13 +54,13 @@ pub struct RoomFilter {
     /// Exact unique name.
     pub unique_name: Option<String>,
     /// `created_at >= created_from`.
-    pub created_from: Option<i64>,
+    pub created_from: Option<UnixMicros>,
     /// `created_at < created_until`.
-    pub created_until: Option<i64>,
+    pub created_until: Option<UnixMicros>,
     /// `updated_at >= updated_from`.
-    pub updated_from: Option<i64>,
+    pub updated_from: Option<UnixMicros>,
     /// `updated_at < updated_until`.
-    pub updated_until: Option<i64>,
+    pub updated_until: Option<UnixMicros>,
 }
 
 /// A key to store: only the SHA-256 of the secret is kept.
@@ -71,7 +77,7 @@ pub struct NewApiKey {
     /// SHA-256 of the whole secret.
     pub key_hash: [u8; 32],
     /// Unix microseconds.
-    pub created_at: i64,
+    pub created_at: UnixMicros,
 }
 
 /// A stored API key, as listed (never the secret).
@@ -88,9 +94,9 @@ pub struct ApiKeyRecord {
     /// The first characters of the secret.
     pub prefix: String,
     /// Unix microseconds.
-    pub created_at: i64,
+    pub created_at: UnixMicros,
     /// Unix microseconds, if revoked.
-    pub revoked_at: Option<i64>,
+    pub revoked_at: Option<UnixMicros>,
 }
 
 /// Who an API key speaks for.
@@ -137,11 +143,11 @@ pub struct SigningKeyRecord {
     /// Public key bytes.
     pub public_key: Vec<u8>,
     /// Unix seconds (like a token's `iat` and `exp`, which the key's dates are compared with).
-    pub created_at_secs: i64,
+    pub created_at_secs: UnixSecs,
     /// Unix seconds from which it signs.
-    pub activate_at_secs: i64,
+    pub activate_at_secs: UnixSecs,
     /// Unix seconds from which it is no longer published.
-    pub retire_at_secs: Option<i64>,
+    pub retire_at_secs: Option<UnixSecs>,
 }
 
 impl std::fmt::Debug for SigningKeyRecord {
@@ -164,7 +170,7 @@ pub enum RevocationSelector {
     /// Every token of the participant with this identity issued before the revocation.
     Identity(String),
     /// Every token issued before this instant (Unix microseconds).
-    IssuedBefore(i64),
+    IssuedBefore(UnixMicros),
 }
 
 impl RevocationSelector {
@@ -180,7 +186,7 @@ impl RevocationSelector {
     /// For the identity and issued-before selectors: tokens whose `iat` (whole Unix seconds) is below this are
     /// covered. A token's `iat` has one-second resolution, so the cut-off is rounded up to the next whole
     /// second: a token issued in the same second as the cut-off counts as issued before it.
-    pub fn iat_before(&self, created_at: i64) -> Option<i64> {
+    pub fn iat_before(&self, created_at: UnixMicros) -> Option<UnixSecs> {
         match self {
             RevocationSelector::Jti(_) => None,
             RevocationSelector::Identity(_) => Some(ceil_secs(created_at)),
@@ -190,7 +196,7 @@ impl RevocationSelector {
 }
 
 /// The smallest whole Unix second at or after `micros`.
-pub fn ceil_secs(micros: i64) -> i64 {
+pub fn ceil_secs(micros: UnixMicros) -> UnixSecs {
     micros.div_euclid(1_000_000) + i64::from(micros.rem_euclid(1_000_000) != 0)
 }
 
@@ -208,9 +214,9 @@ pub struct NewRevocation {
     /// Free-form, at most 256 bytes.
     pub reason: Option<String>,
     /// Unix microseconds.
-    pub created_at: i64,
+    pub created_at: UnixMicros,
     /// Unix microseconds from which no token it covers can still be valid (it may be pruned then).
-    pub expires_at: i64,
+    pub expires_at: UnixMicros,
 }
 
 /// A stored revocation.
@@ -232,5 +238,5 @@ pub struct TokenFacts<'a> {
     /// The participant's identity (version 2 tokens that name one).
     pub identity: Option<&'a str>,
     /// The token's `iat`, Unix seconds.
-    pub iat: i64,
+    pub iat: UnixSecs,
 }
