@@ -41,6 +41,7 @@ async fn seeded(dir: &std::path::Path) -> (Arc<dyn Store>, Uuid) {
         webhook_timeout_secs: None,
         created_at: 0,
         updated_at: 0,
+        active_session_id: None,
     };
     store.insert_room(&room).await.expect("room");
     (store, room.id)

@@ -188,6 +188,7 @@ async fn seed(url: &str, n: u64, created_at: &dyn Fn(u64) -> i64) -> anyhow::Res
                 webhook_timeout_secs: None,
                 created_at: created_at(j),
                 updated_at: created_at(j),
+                active_session_id: None,
             })
             .collect();
         store.insert_rooms(&rooms).await?;

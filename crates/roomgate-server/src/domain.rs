@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 use crate::error::{ApiError, InvalidCode};
 
 pub mod introspection;
+pub mod live;
 pub mod mint;
 pub mod participant;
 pub mod refresh;

@@ -62,6 +62,19 @@ pub enum ApiError {
         /// The limit.
         limit: u64,
     },
+    /// 403/10010: the session already holds `max_participants`. Not a 409, which the SDKs retry: it passes only
+    /// when someone leaves.
+    #[error("room full: {max_participants}")]
+    RoomFull {
+        /// The room's limit.
+        max_participants: i64,
+    },
+    /// 403/10010: a media server presented a token that cannot be admitted (`reason` in `meta`).
+    #[error("not admitted: {reason}")]
+    NotAdmitted {
+        /// `invalid`, `expired`, `revoked`, `bad_signature`...
+        reason: &'static str,
+    },
     /// 405.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -133,7 +146,9 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::RoomLimit { .. } => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::RoomLimit { .. } | Self::RoomFull { .. } | Self::NotAdmitted { .. } => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -166,6 +181,18 @@ impl ApiError {
                 "10010",
                 "Room limit reached",
                 format!("This account already has {limit} rooms, the most it may have; delete rooms to create others."),
+                None,
+            ),
+            Self::RoomFull { max_participants } => (
+                "10010",
+                "Room full",
+                format!("The room's session already has {max_participants} participants, its max_participants."),
+                None,
+            ),
+            Self::NotAdmitted { reason } => (
+                "10010",
+                "Authorization failed",
+                format!("The access token cannot be admitted ({reason})."),
                 None,
             ),
             Self::MethodNotAllowed => (
@@ -231,6 +258,10 @@ impl ApiError {
         };
         let meta = match self {
             Self::RoomLimit { limit } => Some(serde_json::json!({ "max_rooms_per_account": limit })),
+            Self::RoomFull { max_participants } => {
+                Some(serde_json::json!({ "max_participants": max_participants }))
+            }
+            Self::NotAdmitted { reason } => Some(serde_json::json!({ "reason": reason })),
             _ => None,
         };
         ErrorObject {

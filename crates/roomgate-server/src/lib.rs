@@ -67,8 +67,13 @@ pub struct Config {
     pub metrics_on_api_listener: bool,
     /// Rooms an account may hold at once (`None`: no limit); creating one more is a 403.
     pub max_rooms_per_account: Option<u64>,
-    /// How often expired revocations are deleted.
+    /// How often expired revocations and commands are deleted.
     pub revocation_prune_interval: Duration,
+    /// How long an admission or a renewal vouches for a participant: a media server that stops renewing (it
+    /// died) has its participants counted as gone this long after its last renewal.
+    pub participant_lease: Duration,
+    /// How often participants whose lease ran out are marked left (and emptied sessions ended).
+    pub lease_sweep_interval: Duration,
 }
 
 /// The default of [`Config::max_rooms_per_account`]: far above what a small deployment holds, low enough that
@@ -90,6 +95,8 @@ impl Default for Config {
             metrics_on_api_listener: false,
             max_rooms_per_account: Some(DEFAULT_MAX_ROOMS_PER_ACCOUNT),
             revocation_prune_interval: Duration::from_secs(60),
+            participant_lease: Duration::from_secs(30),
+            lease_sweep_interval: Duration::from_secs(5),
         }
     }
 }
@@ -205,6 +212,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let maintenance = tokio::spawn(maintain_keys(state.clone()));
     let pruning = tokio::spawn(prune_revocations(state.clone()));
+    let sweeping = tokio::spawn(expire_leases(state.clone()));
     let limits = state.config().limits.clone();
     let stopping = state.clone();
     let shutdown = async move {
@@ -215,6 +223,7 @@ pub async fn serve(
     let served = serving::serve_with_limits(listener, router(state), &limits, shutdown).await;
     maintenance.abort();
     pruning.abort();
+    sweeping.abort();
     served
 }
 
@@ -232,6 +241,40 @@ async fn prune_revocations(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(pruned = n, "expired revocations deleted"),
             Err(e) => tracing::warn!(error = %e, "pruning expired revocations failed"),
+        }
+        match state
+            .store()
+            .prune_commands(timefmt::unix_micros(state.now()))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(pruned = n, "expired room commands deleted"),
+            Err(e) => tracing::warn!(error = %e, "pruning expired room commands failed"),
+        }
+    }
+}
+
+/// Marks left the participants whose media server stopped renewing their lease, and ends the sessions that
+/// empties (every replica does; each room is settled under its lock, so twice is harmless).
+async fn expire_leases(state: AppState) {
+    let mut tick = tokio::time::interval(state.config().lease_sweep_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state
+            .store()
+            .expire_leases(timefmt::unix_micros(state.now()))
+            .await
+        {
+            Ok(settled) => {
+                for id in &settled.left {
+                    tracing::info!(participant = %id, "participant's lease ran out: left");
+                }
+                for id in &settled.ended_sessions {
+                    tracing::info!(session = %id, "room session ended (its last participant's lease ran out)");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "expiring participants' leases failed"),
         }
     }
 }

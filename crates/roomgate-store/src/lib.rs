@@ -17,6 +17,7 @@
 
 mod error;
 mod listing;
+mod live;
 mod model;
 pub(crate) mod postgres;
 mod revoking;
@@ -33,6 +34,11 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use error::StoreError;
+pub use live::model::{
+    Admission, Admitted, Chosen, CommandKind, CommandRecord, FeedEntry, Moderated, Moderation,
+    ModerationRequest, ParticipantFilter, ParticipantRecord, SessionFilter, SessionRecord, Settled,
+    TrackKind,
+};
 pub use model::{
     ceil_secs, ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, RefreshCheck, RevocationRecord,
     RevocationSelector, RoomFilter, RoomPatch, RoomRecord, SigningKeyRecord, TokenFacts, UnixMicros,
@@ -112,6 +118,65 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// a long poll can wait for it. A notification may be lost (a dropped listener connection): waiters also
     /// re-read every [`REVOCATION_RECHECK`].
     fn revocation_signal(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// Admits a participant into its room's active session (opening one if there is none) unless the session
+    /// already holds `max_participants` live participants (then `LimitReached`, and nothing is recorded); a live
+    /// participant of the same identity is replaced (marked left, with a kick in the feed). Atomic under
+    /// concurrent admissions from any replica. `NotFound` if the room is not the account's.
+    async fn admit_participant(&self, admission: &Admission) -> Result<Admitted>;
+    /// Marks a participant left (idempotent), ending its session if it was the last; `NotFound` if not the
+    /// account's.
+    async fn leave_participant(
+        &self,
+        account_id: Uuid,
+        id: Uuid,
+        now: UnixMicros,
+    ) -> Result<(ParticipantRecord, Settled)>;
+    /// Extends to `until` the leases of those of `ids` that are the account's and live at `now`; those renewed.
+    async fn renew_participants(
+        &self,
+        account_id: Uuid,
+        ids: &[Uuid],
+        now: UnixMicros,
+        until: UnixMicros,
+    ) -> Result<Vec<Uuid>>;
+    /// Marks left the participants whose lease ran out by `now` (at their lease's end), ending emptied sessions.
+    async fn expire_leases(&self, now: UnixMicros) -> Result<Settled>;
+    /// Ends a session, or kicks, mutes or unmutes some of its participants, publishing the commands (and, for
+    /// end and kick, the revocations) in the account's control feed; `NotFound` if not the account's session.
+    async fn moderate(&self, request: &ModerationRequest) -> Result<Moderated>;
+    /// The account's control feed after `after`: commands and revocations live at `now`, in one order, at most
+    /// `limit`, and the cursor to continue after (as [`Store::revocation_feed`]'s).
+    async fn control_feed(
+        &self,
+        account_id: Uuid,
+        after: i64,
+        now: UnixMicros,
+        limit: u32,
+    ) -> Result<(Vec<FeedEntry>, i64)>;
+    /// Deletes the commands expired at `now`; returns how many.
+    async fn prune_commands(&self, now: UnixMicros) -> Result<u64>;
+    /// One session of the account; `NotFound` otherwise.
+    async fn get_session(&self, account_id: Uuid, id: Uuid) -> Result<SessionRecord>;
+    /// One page of the account's sessions, newest first, and how many match.
+    async fn list_sessions(
+        &self,
+        account_id: Uuid,
+        filter: &SessionFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<SessionRecord>, u64)>;
+    /// One participant of the account; `NotFound` otherwise.
+    async fn get_participant(&self, account_id: Uuid, id: Uuid) -> Result<ParticipantRecord>;
+    /// One page of the account's participants, newest first, and how many match.
+    async fn list_participants(
+        &self,
+        account_id: Uuid,
+        filter: &ParticipantFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<ParticipantRecord>, u64)>;
+
     /// One page of the account's rooms, newest first, and the exact number of matches, read together. The
     /// cost does not grow with the account (see BENCHMARKS.md's cost model), except for a page deep in the
     /// middle of a large listing and for the count of a wide date range.

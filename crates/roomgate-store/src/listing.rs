@@ -20,6 +20,12 @@ pub(crate) const ROOM_COLUMNS: &str =
     "id, account_id, unique_name, max_participants, enable_recording, webhook_event_url, \
      webhook_event_failover_url, webhook_timeout_secs, created_at, updated_at";
 
+/// A room's columns as read: [`ROOM_COLUMNS`] and its active session (one probe of `room_sessions_active`).
+pub(crate) const ROOM_SELECT: &str =
+    "id, account_id, unique_name, max_participants, enable_recording, webhook_event_url, \
+     webhook_event_failover_url, webhook_timeout_secs, created_at, updated_at, \
+     (SELECT s.id FROM room_sessions s WHERE s.room_id = rooms.id AND s.ended_at IS NULL) AS active_session_id";
+
 /// The account's room counter: `$1` account.
 const ROOM_COUNT: &str = "SELECT room_count FROM accounts WHERE id = $1";
 
@@ -82,7 +88,7 @@ impl Conditions {
     /// Every matching room, whole ([`TotalFrom::Rows`]): at most one, so in no particular order.
     pub fn rows_sql(&self) -> String {
         format!(
-            "SELECT {ROOM_COLUMNS} FROM rooms WHERE account_id = {}{}",
+            "SELECT {ROOM_SELECT} FROM rooms WHERE account_id = {}{}",
             (self.placeholder)(1),
             self.sql
         )
@@ -105,7 +111,7 @@ impl Conditions {
         let n = self.next();
         let order = window.order();
         format!(
-            "SELECT {ROOM_COLUMNS} FROM rooms WHERE {key} IN (SELECT {key} FROM rooms WHERE account_id = {}{} \
+            "SELECT {ROOM_SELECT} FROM rooms WHERE {key} IN (SELECT {key} FROM rooms WHERE account_id = {}{} \
              {order} LIMIT {} OFFSET {}) {order}",
             p(1),
             self.sql,

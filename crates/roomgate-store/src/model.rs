@@ -29,6 +29,8 @@ pub struct RoomRecord {
     pub created_at: UnixMicros,
     /// Unix microseconds.
     pub updated_at: UnixMicros,
+    /// The session in progress, if any (read from the sessions; ignored when a room is stored).
+    pub active_session_id: Option<Uuid>,
 }
 
 /// Changes to a room: `Some(v)` sets the field to `v` (which may be `None` for nullable fields).

@@ -340,6 +340,36 @@ impl SqlBackend for PostgresStore {
         ))
     }
 
+    type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+    async fn begin(&self) -> Result<Self::Tx> {
+        Ok(self.pool.begin().await?)
+    }
+
+    async fn tx_execute(&self, tx: &mut Self::Tx, s: &Statement) -> Result<u64> {
+        execute(&mut **tx, s).await.map_err(sql::room_gone)
+    }
+
+    async fn tx_all(&self, tx: &mut Self::Tx, s: &Statement) -> Result<Vec<PgRow>> {
+        query(s).fetch_all(&mut **tx).await.map_err(sql::room_gone)
+    }
+
+    async fn commit(&self, mut tx: Self::Tx, feed_of: Option<Uuid>) -> Result<()> {
+        if let Some(account) = feed_of {
+            // The other replicas' waiters, at commit (the revocation channel carries every feed change).
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(REVOKED_CHANNEL)
+                .bind(account.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await.map_err(sql::room_gone)?;
+        if feed_of.is_some() {
+            Revoked::bump(&self.revoked.signal);
+        }
+        Ok(())
+    }
+
     fn signal(&self) -> tokio::sync::watch::Receiver<u64> {
         let receiver = self.revoked.signal.subscribe();
         self.revoked.listening.call_once(|| {

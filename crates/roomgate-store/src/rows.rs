@@ -47,6 +47,7 @@ pub(crate) fn room(row: &impl Columns) -> Result<RoomRecord> {
         webhook_timeout_secs: row.get("webhook_timeout_secs")?,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
+        active_session_id: row.uuid("active_session_id")?,
     })
 }
 

@@ -7,6 +7,13 @@ use uuid::Uuid;
 use crate::{
     listing,
     listing::{Conditions, TotalFrom, Window},
+    live::{
+        self,
+        model::{
+            Admission, Admitted, FeedEntry, Moderated, ModerationRequest, ParticipantFilter,
+            ParticipantRecord, SessionFilter, SessionRecord, Settled,
+        },
+    },
     revoking,
     rows::{self, Columns},
     sql::{self, found, Statement},
@@ -58,6 +65,17 @@ pub(crate) trait SqlBackend: Send + Sync + std::fmt::Debug + 'static {
     async fn read_refresh(&self, token: &TokenFacts<'_>, minted_by: Option<Uuid>) -> Result<RefreshCheck>;
     /// [`Store::revocation_signal`].
     fn signal(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// A write transaction, for the live room's changes (see `live`).
+    type Tx: Send;
+    /// Begins one.
+    async fn begin(&self) -> Result<Self::Tx>;
+    /// Runs a statement in it; the rows it changed (a foreign key that no longer holds is `NotFound`).
+    async fn tx_execute(&self, tx: &mut Self::Tx, s: &Statement) -> Result<u64>;
+    /// Runs a statement in it; the rows it returned.
+    async fn tx_all(&self, tx: &mut Self::Tx, s: &Statement) -> Result<Vec<Self::Row>>;
+    /// Commits it; if it added to `feed_of`'s control feed, tells the feed's waiters on every replica.
+    async fn commit(&self, tx: Self::Tx, feed_of: Option<Uuid>) -> Result<()>;
 }
 
 /// The one row a statement returned; `NotFound` if none.
@@ -193,6 +211,85 @@ impl<B: SqlBackend> Store for B {
 
     fn revocation_signal(&self) -> tokio::sync::watch::Receiver<u64> {
         self.signal()
+    }
+
+    async fn admit_participant(&self, admission: &Admission) -> Result<Admitted> {
+        live::admit(self, admission).await
+    }
+
+    async fn leave_participant(
+        &self,
+        account_id: Uuid,
+        id: Uuid,
+        now: i64,
+    ) -> Result<(ParticipantRecord, Settled)> {
+        live::leave(self, account_id, id, now).await
+    }
+
+    async fn renew_participants(
+        &self,
+        account_id: Uuid,
+        ids: &[Uuid],
+        now: i64,
+        until: i64,
+    ) -> Result<Vec<Uuid>> {
+        live::renew(self, account_id, ids, now, until).await
+    }
+
+    async fn expire_leases(&self, now: i64) -> Result<Settled> {
+        live::expire(self, now).await
+    }
+
+    async fn moderate(&self, request: &ModerationRequest) -> Result<Moderated> {
+        live::moderate(self, request).await
+    }
+
+    async fn control_feed(
+        &self,
+        account_id: Uuid,
+        after: i64,
+        now: i64,
+        limit: u32,
+    ) -> Result<(Vec<FeedEntry>, i64)> {
+        live::feed(self, account_id, after, now, limit).await
+    }
+
+    async fn prune_commands(&self, now: i64) -> Result<u64> {
+        self.execute(&live::sql::prune_commands(now)).await
+    }
+
+    async fn get_session(&self, account_id: Uuid, id: Uuid) -> Result<SessionRecord> {
+        live::session(&one(self, &live::sql::session_of(account_id, id)).await?)
+    }
+
+    async fn list_sessions(
+        &self,
+        account_id: Uuid,
+        filter: &SessionFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<SessionRecord>, u64)> {
+        let [page, total] = live::sql::list_sessions(account_id, filter, limit, offset);
+        let [total, rows] = self.snapshot(&total, &|_| Ok(Some(page.clone()))).await?;
+        let page = rows.iter().map(live::session).collect::<Result<_>>()?;
+        Ok((page, count(&total)?))
+    }
+
+    async fn get_participant(&self, account_id: Uuid, id: Uuid) -> Result<ParticipantRecord> {
+        live::participant(&one(self, &live::sql::participant_of(account_id, id)).await?)
+    }
+
+    async fn list_participants(
+        &self,
+        account_id: Uuid,
+        filter: &ParticipantFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<ParticipantRecord>, u64)> {
+        let [page, total] = live::sql::list_participants(account_id, filter, limit, offset);
+        let [total, rows] = self.snapshot(&total, &|_| Ok(Some(page.clone()))).await?;
+        let page = rows.iter().map(live::participant).collect::<Result<_>>()?;
+        Ok((page, count(&total)?))
     }
 
     async fn list_rooms(

@@ -3,7 +3,10 @@
 //! SQLite) stays in each backend. The revocation statements are in `revoking`, the listing's in `listing`.
 use uuid::Uuid;
 
-use crate::{listing::ROOM_COLUMNS, revoking, NewApiKey, Result, RoomPatch, RoomRecord, SigningKeyRecord};
+use crate::{
+    listing::{ROOM_COLUMNS, ROOM_SELECT},
+    revoking, NewApiKey, Result, RoomPatch, RoomRecord, SigningKeyRecord,
+};
 
 /// A value to bind, typed so that a NULL keeps its column's type.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,7 +206,7 @@ fn room_values(room: &RoomRecord) -> Vec<Value> {
 
 pub(crate) fn get_room(account_id: Uuid, id: Uuid) -> Statement {
     Statement::new(format!(
-        "SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $1 AND account_id = $2"
+        "SELECT {ROOM_SELECT} FROM rooms WHERE id = $1 AND account_id = $2"
     ))
     .bind(id)
     .bind(account_id)
@@ -220,7 +223,7 @@ pub(crate) fn update_room(account_id: Uuid, id: Uuid, patch: &RoomPatch, now: i6
            webhook_event_failover_url = CASE WHEN $9 THEN $10 ELSE webhook_event_failover_url END, \
            webhook_timeout_secs = CASE WHEN $11 THEN $12 ELSE webhook_timeout_secs END, \
            updated_at = CASE WHEN $13 > updated_at + 1 THEN $13 ELSE updated_at + 1 END \
-         WHERE id = $1 AND account_id = $2 RETURNING {ROOM_COLUMNS}"
+         WHERE id = $1 AND account_id = $2 RETURNING {ROOM_SELECT}"
     ))
     .bind(id)
     .bind(account_id)

@@ -402,4 +402,27 @@ impl SqlBackend for SqliteStore {
     fn signal(&self) -> tokio::sync::watch::Receiver<u64> {
         self.revoked.subscribe()
     }
+
+    type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+
+    async fn begin(&self) -> Result<Self::Tx> {
+        Ok(self.pool.begin().await?)
+    }
+
+    async fn tx_execute(&self, tx: &mut Self::Tx, s: &Statement) -> Result<u64> {
+        execute(&mut **tx, s).await.map_err(sql::room_gone)
+    }
+
+    async fn tx_all(&self, tx: &mut Self::Tx, s: &Statement) -> Result<Vec<SqliteRow>> {
+        all(&mut **tx, s).await.map_err(sql::room_gone)
+    }
+
+    async fn commit(&self, tx: Self::Tx, feed_of: Option<Uuid>) -> Result<()> {
+        tx.commit().await?;
+        if feed_of.is_some() {
+            // One process owns the file: no other writer is to be heard.
+            self.revoked.send_modify(|n| *n += 1);
+        }
+        Ok(())
+    }
 }

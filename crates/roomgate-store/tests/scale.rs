@@ -26,6 +26,7 @@ fn room(account_id: Uuid, name: Option<String>, at: i64) -> RoomRecord {
         webhook_timeout_secs: None,
         created_at: at,
         updated_at: at,
+        active_session_id: None,
     }
 }
 

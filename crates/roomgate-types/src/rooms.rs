@@ -24,7 +24,7 @@ pub struct Room {
     /// Webhook timeout in seconds (1..=30).
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 30))]
     pub webhook_timeout_secs: Option<u32>,
-    /// The session in progress, if any (roomgate runs no media, so always null).
+    /// The session in progress, if any: opened by the first admitted participant, closed by the last to leave.
     pub active_session_id: Option<String>,
     /// RFC 3339 UTC timestamp with microseconds.
     #[cfg_attr(feature = "openapi", schema(format = DateTime, example = "2021-04-16T09:46:20.954863Z"))]

@@ -41,7 +41,7 @@ pub struct StoreArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP API.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     ApiKeys(api_keys::ApiKeysCommand),
@@ -60,7 +60,7 @@ enum Command {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::ApiKeys(cmd) => {
             telemetry::init_stderr_warnings();
             api_keys::run(cmd).await

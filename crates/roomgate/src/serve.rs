@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// How long a rotated-in key is published before it signs.
     #[arg(long, env = "ROOMGATE_PUBLISH_DELAY", default_value = "10m", value_parser = humantime::parse_duration)]
     publish_delay: Duration,
+    /// How long an admission or a lease renewal by the media server's link vouches for a participant (5s..=1h).
+    #[arg(long, env = "ROOMGATE_PARTICIPANT_LEASE", default_value = "30s", value_parser = lease)]
+    participant_lease: Duration,
     /// Rotate the signing key automatically when the newest is this old (e.g. 30d); off by default.
     #[arg(long, env = "ROOMGATE_ROTATE_SIGNING_KEYS_EVERY", value_parser = humantime::parse_duration)]
     rotate_signing_keys_every: Option<Duration>,
@@ -61,6 +64,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         publish_delay: args.publish_delay,
         rotate_every: args.rotate_signing_keys_every,
         metrics_on_api_listener: args.telemetry.metrics_on_api_listener,
+        participant_lease: args.participant_lease,
         ..Config::default()
     };
     args.limits.apply(&mut config);
@@ -210,4 +214,14 @@ fn caught(kind: tokio::signal::unix::SignalKind) -> impl std::future::Future<Out
 #[cfg(not(unix))]
 async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// A lease: 5 s to 1 h (shorter than the link's renewals could keep up with, or long enough to hide a dead server).
+fn lease(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if (Duration::from_secs(5)..=Duration::from_secs(3600)).contains(&d) {
+        Ok(d)
+    } else {
+        Err("the lease must be between 5s and 1h".into())
+    }
 }

@@ -3,8 +3,9 @@ use std::{future::Future, sync::Arc, time::Instant};
 
 use async_trait::async_trait;
 use roomgate_store::{
-    ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, RefreshCheck, Result, RevocationRecord, RoomFilter,
-    RoomPatch, RoomRecord, SigningKeyRecord, Store, TokenFacts,
+    Admission, Admitted, ApiKeyRecord, FeedEntry, KeyAuth, Moderated, ModerationRequest, NewApiKey,
+    NewRevocation, ParticipantFilter, ParticipantRecord, RefreshCheck, Result, RevocationRecord, RoomFilter,
+    RoomPatch, RoomRecord, SessionFilter, SessionRecord, Settled, SigningKeyRecord, Store, TokenFacts,
 };
 use uuid::Uuid;
 
@@ -124,6 +125,99 @@ impl Store for InstrumentedStore {
 
     fn revocation_signal(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.revocation_signal()
+    }
+
+    async fn admit_participant(&self, admission: &Admission) -> Result<Admitted> {
+        timed("admit_participant", self.inner.admit_participant(admission)).await
+    }
+
+    async fn leave_participant(
+        &self,
+        account_id: Uuid,
+        id: Uuid,
+        now: i64,
+    ) -> Result<(ParticipantRecord, Settled)> {
+        timed(
+            "leave_participant",
+            self.inner.leave_participant(account_id, id, now),
+        )
+        .await
+    }
+
+    async fn renew_participants(
+        &self,
+        account_id: Uuid,
+        ids: &[Uuid],
+        now: i64,
+        until: i64,
+    ) -> Result<Vec<Uuid>> {
+        timed(
+            "renew_participants",
+            self.inner.renew_participants(account_id, ids, now, until),
+        )
+        .await
+    }
+
+    async fn expire_leases(&self, now: i64) -> Result<Settled> {
+        timed("expire_leases", self.inner.expire_leases(now)).await
+    }
+
+    async fn moderate(&self, request: &ModerationRequest) -> Result<Moderated> {
+        timed("moderate", self.inner.moderate(request)).await
+    }
+
+    async fn control_feed(
+        &self,
+        account_id: Uuid,
+        after: i64,
+        now: i64,
+        limit: u32,
+    ) -> Result<(Vec<FeedEntry>, i64)> {
+        timed(
+            "control_feed",
+            self.inner.control_feed(account_id, after, now, limit),
+        )
+        .await
+    }
+
+    async fn prune_commands(&self, now: i64) -> Result<u64> {
+        timed("prune_commands", self.inner.prune_commands(now)).await
+    }
+
+    async fn get_session(&self, account_id: Uuid, id: Uuid) -> Result<SessionRecord> {
+        timed("get_session", self.inner.get_session(account_id, id)).await
+    }
+
+    async fn list_sessions(
+        &self,
+        account_id: Uuid,
+        filter: &SessionFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<SessionRecord>, u64)> {
+        timed(
+            "list_sessions",
+            self.inner.list_sessions(account_id, filter, limit, offset),
+        )
+        .await
+    }
+
+    async fn get_participant(&self, account_id: Uuid, id: Uuid) -> Result<ParticipantRecord> {
+        timed("get_participant", self.inner.get_participant(account_id, id)).await
+    }
+
+    async fn list_participants(
+        &self,
+        account_id: Uuid,
+        filter: &ParticipantFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<ParticipantRecord>, u64)> {
+        timed(
+            "list_participants",
+            self.inner.list_participants(account_id, filter, limit, offset),
+        )
+        .await
     }
 
     async fn list_rooms(

@@ -1,6 +1,7 @@
 //! Routes, grouped by area.
 mod docs;
 mod introspect;
+mod live;
 mod meta;
 pub(crate) mod openapi;
 mod revocations;
@@ -78,6 +79,40 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/v2/rooms/{room_id}/revocations", get(revocations::list))
         .route("/v2/revocations", get(revocations::feed))
+        .route("/v2/room_sessions", get(live::list_sessions))
+        .route("/v2/rooms/{room_id}/sessions", get(live::room_sessions))
+        .route("/v2/room_sessions/{room_session_id}", get(live::view_session))
+        .route(
+            "/v2/room_sessions/{room_session_id}/participants",
+            get(live::session_participants),
+        )
+        .route("/v2/room_sessions/{room_session_id}/actions/end", post(live::end))
+        .route(
+            "/v2/room_sessions/{room_session_id}/actions/kick",
+            post(live::kick),
+        )
+        .route(
+            "/v2/room_sessions/{room_session_id}/actions/mute",
+            post(live::mute),
+        )
+        .route(
+            "/v2/room_sessions/{room_session_id}/actions/unmute",
+            post(live::unmute),
+        )
+        .route(
+            "/v2/room_participants",
+            get(live::list_participants).post(live::admit),
+        )
+        .route("/v2/room_participants/actions/renew", post(live::renew))
+        .route(
+            "/v2/room_participants/{room_participant_id}",
+            get(live::view_participant),
+        )
+        .route(
+            "/v2/room_participants/{room_participant_id}/actions/leave",
+            post(live::leave),
+        )
+        .route("/v2/room_commands", get(live::commands))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .merge(docs::router())

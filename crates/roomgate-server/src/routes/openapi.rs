@@ -5,10 +5,12 @@
 #![allow(dead_code)]
 
 use roomgate_types::{
-    AccessToken, ClientToken, CreateAccessTokenRequest, CreateRoomRequest, ErrorBody, ErrorObject,
-    ErrorSource, GenerateClientTokenRequest, InactiveReason, IntrospectRequest, Introspection,
-    JoinClientToken, PageMeta, Permissions, RefreshAccessTokenRequest, RefreshClientTokenRequest, Revocation,
-    RevocationFeed, RevocationRef, RevokeTokensRequest, Room, RoomAccessToken, Source,
+    AccessToken, ActionResult, AdmitParticipantRequest, ClientToken, CommandFeed, CreateAccessTokenRequest,
+    CreateRoomRequest, ErrorBody, ErrorObject, ErrorSource, GenerateClientTokenRequest, InactiveReason,
+    IntrospectRequest, Introspection, JoinClientToken, PageMeta, Permissions, RefreshAccessTokenRequest,
+    RefreshClientTokenRequest, RenewLeasesRequest, RenewedLeases, Revocation, RevocationFeed, RevocationRef,
+    RevokeTokensRequest, Room, RoomAccessToken, RoomCommand, RoomParticipant, RoomSession,
+    SessionActionRequest, Source, TrackKind,
 };
 use utoipa::{
     openapi::{
@@ -50,6 +52,20 @@ pub fn openapi() -> Document {
         super::revocations::list,
         super::revocations::feed,
         super::introspect::introspect,
+        super::live::list_sessions,
+        super::live::room_sessions,
+        super::live::view_session,
+        super::live::session_participants,
+        super::live::end,
+        super::live::kick,
+        super::live::mute,
+        super::live::unmute,
+        super::live::list_participants,
+        super::live::view_participant,
+        super::live::admit,
+        super::live::leave,
+        super::live::renew,
+        super::live::commands,
         super::meta::jwks,
         super::meta::healthz,
         super::meta::readyz,
@@ -61,6 +77,8 @@ pub fn openapi() -> Document {
         GenerateClientTokenRequest, RefreshClientTokenRequest, JoinClientToken, ClientToken,
         Permissions, Source, Jwks, Jwk, Health, RevokeTokensRequest, Revocation, RevocationFeed,
         IntrospectRequest, Introspection, InactiveReason, RevocationRef,
+        RoomSession, RoomParticipant, AdmitParticipantRequest, RenewLeasesRequest, RenewedLeases,
+        SessionActionRequest, TrackKind, ActionResult, RoomCommand, CommandFeed,
     )),
     modifiers(&BearerAuth, &OptionalBodies, &RequestTimeout, &OneSelector),
     security(("bearerAuth" = [])),
@@ -73,6 +91,12 @@ pub fn openapi() -> Document {
             participant's, or a room's issued before an instant), and the feed media servers follow to learn of it."),
         (name = "Tokens", description = "roomgate's extension: ask whether a token is active, and if not why \
             (expired, revoked, signed under an unknown key, ...), without reading the server's logs."),
+        (name = "Room Sessions", description = "A room's sessions, from its first admitted participant to its \
+            end, and moderation: end, kick, mute, unmute (carried out by media servers through the control feed)."),
+        (name = "Room Participants", description = "Who joined which session, and when they left."),
+        (name = "Media server link", description = "roomgate's extension: what a media server (SFU) calls to \
+            admit participants within `max_participants`, report leaves, renew their leases, and follow the \
+            commands it must carry out. `roomgate-verify` implements it."),
         (name = "Keys and health", description = "The public keys that verify tokens, and probes."),
     ),
 )]
@@ -305,6 +329,124 @@ pub(super) struct FeedParams {
     /// The most revocations in one response.
     #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<u64>,
+}
+
+/// A session id in a path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(super) struct SessionIdParam {
+    /// The unique identifier of a room session.
+    #[param(format = "uuid", example = "0ccc7b54-4df3-4bca-a65a-3da1ecc777f0")]
+    room_session_id: String,
+}
+
+/// A participant id in a path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(super) struct ParticipantIdParam {
+    /// The unique identifier of a room participant.
+    #[param(format = "uuid", example = "0ccc7b54-4df3-4bca-a65a-3da1ecc777f0")]
+    room_participant_id: String,
+}
+
+/// Whether sessions come with their participants.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct IncludeParticipantsParam {
+    /// Include each session's participants (at most 1,000, oldest first).
+    include_participants: Option<bool>,
+}
+
+/// The query of the session listings: Telnyx's bracketed names; dates are YYYY-MM-DD.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct SessionListParams {
+    /// The page number to load.
+    #[param(rename = "page[number]", minimum = 1, maximum = 1000000, default = 1)]
+    page_number: Option<u64>,
+    /// The size of the page.
+    #[param(rename = "page[size]", minimum = 1, maximum = 250, default = 20)]
+    page_size: Option<u64>,
+    /// Sessions of this room.
+    #[param(rename = "filter[room_id]", format = "uuid")]
+    room_id: Option<String>,
+    /// Active (true) or ended (false) sessions.
+    #[param(rename = "filter[active]")]
+    active: Option<bool>,
+    /// Include each session's participants.
+    include_participants: Option<bool>,
+    /// Created on this date.
+    #[param(rename = "filter[date_created_at][eq]", format = "date")]
+    created_eq: Option<String>,
+    /// Created on or after this date.
+    #[param(rename = "filter[date_created_at][gte]", format = "date")]
+    created_gte: Option<String>,
+    /// Created on or before this date.
+    #[param(rename = "filter[date_created_at][lte]", format = "date")]
+    created_lte: Option<String>,
+    /// Updated on this date.
+    #[param(rename = "filter[date_updated_at][eq]", format = "date")]
+    updated_eq: Option<String>,
+    /// Updated on or after this date.
+    #[param(rename = "filter[date_updated_at][gte]", format = "date")]
+    updated_gte: Option<String>,
+    /// Updated on or before this date.
+    #[param(rename = "filter[date_updated_at][lte]", format = "date")]
+    updated_lte: Option<String>,
+    /// Ended on this date.
+    #[param(rename = "filter[date_ended_at][eq]", format = "date")]
+    ended_eq: Option<String>,
+    /// Ended on or after this date.
+    #[param(rename = "filter[date_ended_at][gte]", format = "date")]
+    ended_gte: Option<String>,
+    /// Ended on or before this date.
+    #[param(rename = "filter[date_ended_at][lte]", format = "date")]
+    ended_lte: Option<String>,
+}
+
+/// The query of the participant listings: Telnyx's bracketed names; dates are YYYY-MM-DD.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ParticipantListParams {
+    /// The page number to load.
+    #[param(rename = "page[number]", minimum = 1, maximum = 1000000, default = 1)]
+    page_number: Option<u64>,
+    /// The size of the page.
+    #[param(rename = "page[size]", minimum = 1, maximum = 250, default = 20)]
+    page_size: Option<u64>,
+    /// Participants of this session.
+    #[param(rename = "filter[session_id]", format = "uuid")]
+    session_id: Option<String>,
+    /// Participants with exactly this context.
+    #[param(rename = "filter[context]")]
+    context: Option<String>,
+    /// Joined on this date.
+    #[param(rename = "filter[date_joined_at][eq]", format = "date")]
+    joined_eq: Option<String>,
+    /// Joined on or after this date.
+    #[param(rename = "filter[date_joined_at][gte]", format = "date")]
+    joined_gte: Option<String>,
+    /// Joined on or before this date.
+    #[param(rename = "filter[date_joined_at][lte]", format = "date")]
+    joined_lte: Option<String>,
+    /// Updated on this date.
+    #[param(rename = "filter[date_updated_at][eq]", format = "date")]
+    updated_eq: Option<String>,
+    /// Updated on or after this date.
+    #[param(rename = "filter[date_updated_at][gte]", format = "date")]
+    updated_gte: Option<String>,
+    /// Updated on or before this date.
+    #[param(rename = "filter[date_updated_at][lte]", format = "date")]
+    updated_lte: Option<String>,
+    /// Left on this date.
+    #[param(rename = "filter[date_left_at][eq]", format = "date")]
+    left_eq: Option<String>,
+    /// Left on or after this date.
+    #[param(rename = "filter[date_left_at][gte]", format = "date")]
+    left_gte: Option<String>,
+    /// Left on or before this date.
+    #[param(rename = "filter[date_left_at][lte]", format = "date")]
+    left_lte: Option<String>,
 }
 
 /// The public signing keys (RFC 7517 JWK Set).

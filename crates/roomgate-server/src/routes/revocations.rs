@@ -92,7 +92,7 @@ pub(super) async fn revoke(
 }
 
 /// The query's parameters named in `names`, decoded strictly; others are ignored.
-fn params<'a>(
+pub(super) fn params<'a>(
     raw: Option<&'a str>,
     names: &'a [&'a str],
 ) -> impl Iterator<Item = Result<(String, String), ApiError>> + 'a {
@@ -182,8 +182,29 @@ pub(super) async fn feed(
     Account(auth): Account,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<RevocationFeed>, ApiError> {
+    let (after, wait, limit) = feed_params(raw.as_deref())?;
+    let (wait, limit) = (wait.get() as u64, limit.get() as u32);
+    let account = auth.account_id;
+    let (page, next) = long_poll(&app, wait, || async {
+        let now = timefmt::unix_micros(app.now());
+        let (page, next) = app.store().revocation_feed(account, after, now, limit).await?;
+        let found = !page.is_empty();
+        Ok(((page, next), found))
+    })
+    .await?;
+    observability::revocation_feed_answered(!page.is_empty());
+    Ok(Json(RevocationFeed {
+        data: page.into_iter().map(to_wire).collect(),
+        meta: FeedMeta {
+            next_cursor: encode_cursor(next),
+        },
+    }))
+}
+
+/// A feed request's `after`, `wait` and `limit`.
+pub(super) fn feed_params(raw: Option<&str>) -> Result<(i64, FeedWait, FeedLimit), ApiError> {
     let (mut after, mut wait, mut limit) = (0i64, FeedWait::default_value(), FeedLimit::default_value());
-    for param in params(raw.as_deref(), &["after", "wait", "limit"]) {
+    for param in params(raw, &["after", "wait", "limit"]) {
         let (key, value) = param?;
         match key.as_str() {
             "after" => {
@@ -199,7 +220,17 @@ pub(super) async fn feed(
             _ => limit = FeedLimit::parse_param(&key, &value)?,
         }
     }
-    let (wait, limit) = (wait.get() as u64, limit.get() as u32);
+    Ok((after, wait, limit))
+}
+
+/// Reads with `read` until it finds something, `wait` seconds pass (capped below the request timeout) or the
+/// server stops; woken by the store's feed signal, and re-reading every [`roomgate_store::REVOCATION_RECHECK`] in
+/// case a signal was lost.
+pub(super) async fn long_poll<T, F, Fut>(app: &AppState, wait: u64, mut read: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(T, bool), ApiError>>,
+{
     // Answer before the request timeout would.
     let cap = app
         .config()
@@ -207,25 +238,14 @@ pub(super) async fn feed(
         .request_timeout
         .saturating_sub(Duration::from_secs(1));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait).min(cap);
-    // Subscribed before the first read, so a revocation stored between the read and the wait still wakes it.
+    // Subscribed before the first read, so a change stored between the read and the wait still wakes it.
     let mut signal = app.store().revocation_signal();
     signal.borrow_and_update();
     let mut stopping = app.stopping();
     loop {
-        let now = timefmt::unix_micros(app.now());
-        let (page, next) = app
-            .store()
-            .revocation_feed(auth.account_id, after, now, limit)
-            .await?;
-        let done = !page.is_empty() || tokio::time::Instant::now() >= deadline || *stopping.borrow();
-        if done {
-            observability::revocation_feed_answered(!page.is_empty());
-            return Ok(Json(RevocationFeed {
-                data: page.into_iter().map(to_wire).collect(),
-                meta: FeedMeta {
-                    next_cursor: encode_cursor(next),
-                },
-            }));
+        let (out, found) = read().await?;
+        if found || tokio::time::Instant::now() >= deadline || *stopping.borrow() {
+            return Ok(out);
         }
         let recheck = tokio::time::Instant::now() + roomgate_store::REVOCATION_RECHECK;
         tokio::select! {

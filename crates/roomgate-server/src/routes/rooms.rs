@@ -29,7 +29,7 @@ pub(crate) fn to_wire(r: RoomRecord) -> Room {
         webhook_event_url: r.webhook_event_url,
         webhook_event_failover_url: r.webhook_event_failover_url,
         webhook_timeout_secs: r.webhook_timeout_secs.and_then(|t| u32::try_from(t).ok()),
-        active_session_id: None,
+        active_session_id: r.active_session_id.map(|id| id.to_string()),
         created_at: timefmt::micros_rfc3339(r.created_at),
         updated_at: timefmt::micros_rfc3339(r.updated_at),
         record_type: "room".into(),
@@ -114,6 +114,7 @@ pub(super) async fn create(
         webhook_timeout_secs: patch.webhook_timeout_secs.flatten(),
         created_at: now,
         updated_at: now,
+        active_session_id: None,
     };
     let limit = app.config().max_rooms_per_account;
     app.store()

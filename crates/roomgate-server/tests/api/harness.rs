@@ -48,7 +48,11 @@ impl TestApp {
 
     /// A server with `config` on a fresh database of `backend`.
     pub async fn spawn_with(backend: Backend, config: Config) -> Self {
-        let server = TestServer::start(backend, config).await;
+        Self::from_server(TestServer::start(backend, config).await)
+    }
+
+    /// Speaks to `server` (one of several replicas, say).
+    pub fn from_server(server: TestServer) -> Self {
         Self {
             api_key: server.key.secret.clone(),
             api_key_id: server.key.id,

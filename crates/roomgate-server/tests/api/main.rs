@@ -15,6 +15,7 @@ mod jwks;
 mod jwt;
 mod limits;
 mod listing;
+mod live;
 mod observability;
 mod openapi;
 mod participants;
