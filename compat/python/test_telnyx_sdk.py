@@ -437,3 +437,94 @@ def test_unknown_room_is_not_found(no_retry):
     with pytest.raises(telnyx.NotFoundError) as exc:
         no_retry.rooms.actions.generate_join_client_token(missing)
     assert_api_error(exc.value, 404, "10005")
+
+
+# --- the live room: sessions and participants --------------------------------------------------
+# The media server's part (admitting a participant) is roomgate's extension, not in the SDK: raw HTTP. Everything
+# a backend does with sessions and participants goes through the SDK.
+
+
+def admit(access_token: str, context: str | None = None) -> dict:
+    """What a media server does when a participant joins: 201 and the participant."""
+    base_url, api_key = roomgate_settings()
+    import httpx
+
+    resp = httpx.post(
+        f"{base_url}/room_participants",
+        headers={"Authorization": f"Bearer {api_key}"},
+        json={"access_token": access_token, "context": context},
+        timeout=30,
+    )
+    assert resp.status_code == 201, resp.text
+    return resp.json()["data"]
+
+
+def join(client: telnyx.Telnyx, room_id: str, identity: str) -> dict:
+    minted = client.rooms.actions.generate_join_client_token(
+        room_id, extra_body={"identity": identity}
+    ).data
+    return admit(minted.token, context=f"ctx-{identity}")
+
+
+def test_sessions_and_participants_through_the_sdk(client, room):
+    alice = join(client, room.id, "alice")
+    bob = join(client, room.id, "bob")
+    session_id = alice["session_id"]
+    assert bob["session_id"] == session_id
+    assert client.rooms.retrieve(room.id).data.active_session_id == session_id
+
+    session = client.rooms.sessions.retrieve(session_id, include_participants=True).data
+    assert session.id == session_id and session.room_id == room.id and session.active is True
+    assert session.record_type == "room_session" and session.ended_at is None
+    assert_utc(session.created_at)
+    assert {p.id for p in session.participants} == {alice["id"], bob["id"]}
+
+    listed = [s.id for s in client.rooms.sessions.list_0(filter={"room_id": room.id, "active": True})]
+    assert listed == [session_id]
+    assert [s.id for s in client.rooms.sessions.list_1(room.id)] == [session_id]
+
+    participants = list(client.rooms.sessions.retrieve_participants(session_id))
+    assert {p.id for p in participants} == {alice["id"], bob["id"]}
+    one = client.room_participants.retrieve(alice["id"]).data
+    assert one.session_id == session_id and one.context == "ctx-alice" and one.record_type == "room_participant"
+    assert_utc(one.joined_at)
+    by_context = list(client.room_participants.list(filter={"context": "ctx-bob", "session_id": session_id}))
+    assert [p.id for p in by_context] == [bob["id"]]
+
+
+def test_session_actions_through_the_sdk(client, no_retry, room):
+    alice = join(client, room.id, "alice")
+    bob = join(client, room.id, "bob")
+    carol = join(client, room.id, "carol")
+    session_id = alice["session_id"]
+    actions = client.rooms.sessions.actions
+
+    assert actions.mute(session_id, participants="all", exclude=[carol["id"]]).data.result == "ok"
+    assert actions.unmute(session_id, participants=[bob["id"]]).data.result == "ok"
+    assert actions.kick(session_id, participants=[alice["id"]]).data.result == "ok"
+    assert client.room_participants.retrieve(alice["id"]).data.left_at is not None
+    assert client.room_participants.retrieve(bob["id"]).data.left_at is None
+
+    with pytest.raises(telnyx.UnprocessableEntityError) as err:
+        no_retry.rooms.sessions.actions.kick(session_id, participants=["not-an-id"])
+    assert_api_error(err.value, 422, "10026", "/participants/0")
+
+    assert actions.end(session_id).data.result == "ok"
+    ended = client.rooms.sessions.retrieve(session_id, include_participants=True).data
+    assert ended.active is False and ended.ended_at is not None
+    assert all(p.left_at is not None for p in ended.participants)
+    assert client.rooms.retrieve(room.id).data.active_session_id is None
+    assert [s.id for s in client.rooms.sessions.list_0(filter={"room_id": room.id, "active": False})] == [session_id]
+
+
+def test_unknown_sessions_and_participants_are_not_found(no_retry):
+    missing = str(uuid.uuid4())
+    for call in (
+        lambda: no_retry.rooms.sessions.retrieve(missing),
+        lambda: no_retry.room_participants.retrieve(missing),
+        lambda: no_retry.rooms.sessions.actions.end(missing),
+        lambda: no_retry.rooms.sessions.actions.kick(missing, participants="all"),
+    ):
+        with pytest.raises(telnyx.NotFoundError) as err:
+            call()
+        assert_api_error(err.value, 404, "10005")
