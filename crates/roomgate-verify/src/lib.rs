@@ -112,6 +112,8 @@ mod error;
 #[cfg(feature = "fetch")]
 mod fetch;
 #[cfg(feature = "fetch")]
+mod http;
+#[cfg(feature = "fetch")]
 mod revocations;
 mod verifier;
 
