@@ -114,14 +114,23 @@ mod fetch;
 #[cfg(feature = "fetch")]
 mod http;
 #[cfg(feature = "fetch")]
+mod link;
+#[cfg(feature = "fetch")]
 mod revocations;
 mod verifier;
 
+#[cfg(feature = "fetch")]
+pub use error::LinkError;
 pub use error::{FetchError, VerifyError};
 #[cfg(feature = "fetch")]
 pub use fetch::{
     DEFAULT_CACHE_LIFETIME, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_STALE, DEFAULT_MIN_REFRESH_INTERVAL,
     DEFAULT_TIMEOUT, MAX_CACHE_LIFETIME, MAX_STALE_LIMIT, MIN_REFRESH_INTERVAL_FLOOR,
+};
+#[cfg(feature = "fetch")]
+pub use link::{
+    Command, Commands, Link, LinkBuilder, RenewalStats, RevocationCommand, RoomParticipant, TrackKind,
+    DEFAULT_FEED_WAIT, MAX_FEED_WAIT, MIN_RENEW_INTERVAL,
 };
 #[cfg(feature = "fetch")]
 pub use revocations::{

@@ -7,7 +7,7 @@
 //! [`Verifier`] is dropped.
 
 mod follow;
-mod rule;
+pub(crate) mod rule;
 mod set;
 
 use std::{
