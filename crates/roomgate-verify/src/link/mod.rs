@@ -246,7 +246,10 @@ impl Link {
         context: Option<&str>,
     ) -> Result<RoomParticipant, LinkError> {
         let shared = &self.inner.shared;
-        let body = serde_json::json!({ "access_token": access_token, "context": context });
+        let mut body = serde_json::json!({ "access_token": access_token });
+        if let Some(context) = context {
+            body["context"] = context.into();
+        }
         let participant = shared.api.admit(&body).await?;
         if let Some(lease) = participant
             .lease_expires_at

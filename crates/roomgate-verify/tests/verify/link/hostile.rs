@@ -34,6 +34,8 @@ struct Script {
     /// The number of ids in every renewal, and which ids to report gone.
     renewals: Vec<usize>,
     gone: Vec<Uuid>,
+    /// The body of every admission.
+    admissions: Vec<Value>,
 }
 
 type Shared = Arc<Mutex<Script>>;
@@ -80,7 +82,8 @@ async fn feed(
     }
 }
 
-async fn admit() -> Response {
+async fn admit(State(s): State<Shared>, Json(body): Json<Value>) -> Response {
+    s.lock().expect("script").admissions.push(body);
     let t = "2027-01-15T08:00:00.000000Z";
     let participant = json!({
         "record_type": "room_participant", "id": Uuid::new_v4(), "session_id": SESSION, "room_id": ROOM,
@@ -210,6 +213,10 @@ async fn renewals_go_in_chunks_of_a_thousand_and_report_the_gone() {
     for _ in 0..1001 {
         ids.push(link.admit("token", None).await.expect("admitted").id);
     }
+    assert_eq!(
+        script.lock().expect("script").admissions[0],
+        json!({ "access_token": "token" })
+    );
     let gone = [ids[3], ids[1000]];
     script.lock().expect("script").gone = gone.to_vec();
     link.renew_now().await.expect("renewed");
@@ -236,4 +243,26 @@ async fn renewals_go_in_chunks_of_a_thousand_and_report_the_gone() {
         script.lock().expect("script").renewals.iter().sum::<usize>(),
         1001 + 999
     );
+}
+
+#[tokio::test]
+async fn renewals_stop_with_the_last_handle_of_the_link() {
+    let (base, script) = serve(Script::default()).await;
+    let link = Link::builder(&base, KEY)
+        .renew_interval(Duration::from_millis(100))
+        .build()
+        .expect("link");
+    link.admit("token", None).await.expect("admitted");
+    let commands = link.commands();
+    let renewals = || script.lock().expect("script").renewals.len();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(renewals() >= 2, "renewed every 100 ms");
+    drop(link);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(renewals() >= 4, "the stream holds the link: renewals go on");
+    drop(commands);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after_drop = renewals();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(renewals(), after_drop, "no renewal once every handle is gone");
 }
