@@ -118,6 +118,77 @@ pub enum FetchError {
     Transport(String),
 }
 
+/// Why a call of the media server's [`crate::Link`] to roomgate failed, or a link could not be built.
+///
+/// [`LinkError::RoomFull`] and [`LinkError::Refused`] are answers about the token (tell the client);
+/// [`LinkError::is_retryable`] says which others are worth trying again.
+#[cfg(feature = "fetch")]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// The room's active session already holds this many live participants; nothing was recorded.
+    #[error("the room is full ({max_participants} participants)")]
+    RoomFull {
+        /// The room's `max_participants`.
+        max_participants: u32,
+    },
+    /// roomgate does not admit the token: `reason` is its label (`"expired"`, `"revoked"`, `"invalid"`…).
+    #[error("roomgate refused the token ({reason})")]
+    Refused {
+        /// Why, as roomgate's `meta.reason` says (`"invalid"` when it does not say).
+        reason: String,
+    },
+    /// roomgate is overloaded or down (429 or 5xx): try again, after `retry_after` if it said.
+    #[error("roomgate is unavailable (HTTP {status})")]
+    Unavailable {
+        /// The HTTP status.
+        status: u16,
+        /// How long roomgate asked to wait, if it did.
+        retry_after: Option<Duration>,
+    },
+    /// No answer: connecting, TLS, reading or the timeout failed.
+    #[error("roomgate could not be reached: {0}")]
+    Transport(FetchError),
+    /// Any other error answer (401 for a bad API key, 404 for an unknown participant, 422 for a bad body).
+    #[error("roomgate answered HTTP {status} (code {}): {}", code.as_deref().unwrap_or("none"), detail.as_deref().unwrap_or("no detail"))]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The Telnyx error code (`"10005"`), if the body had one.
+        code: Option<String>,
+        /// The error's `detail`, if the body had one.
+        detail: Option<String>,
+    },
+    /// A success whose body is not what the contract says.
+    #[error("invalid response from roomgate: {0}")]
+    InvalidResponse(String),
+    /// A setting is out of range or unusable.
+    #[error("invalid link setting: {0}")]
+    Config(&'static str),
+}
+
+#[cfg(feature = "fetch")]
+impl LinkError {
+    /// Whether the same call may succeed if tried again later (roomgate unavailable or unreachable).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, LinkError::Unavailable { .. } | LinkError::Transport(_))
+    }
+
+    /// A stable snake_case label for logs and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            LinkError::RoomFull { .. } => "room_full",
+            LinkError::Refused { .. } => "refused",
+            LinkError::Unavailable { .. } => "unavailable",
+            LinkError::Transport(FetchError::Timeout) => "timeout",
+            LinkError::Transport(_) => "unreachable",
+            LinkError::Api { .. } => "api_error",
+            LinkError::InvalidResponse(_) => "invalid_response",
+            LinkError::Config(_) => "config",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +226,35 @@ mod tests {
             VerifyError::RevocationsStale { since: None }.reason(),
             "revocations_stale"
         );
+    }
+
+    #[cfg(feature = "fetch")]
+    #[test]
+    fn link_reasons_are_distinct_and_only_outages_are_retryable() {
+        let all = [
+            LinkError::RoomFull { max_participants: 2 },
+            LinkError::Refused {
+                reason: "revoked".into(),
+            },
+            LinkError::Unavailable {
+                status: 503,
+                retry_after: None,
+            },
+            LinkError::Transport(FetchError::Timeout),
+            LinkError::Transport(FetchError::Transport("x".into())),
+            LinkError::Api {
+                status: 401,
+                code: None,
+                detail: None,
+            },
+            LinkError::InvalidResponse("x".into()),
+            LinkError::Config("x"),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for e in &all {
+            assert!(seen.insert(e.reason()), "duplicate reason {}", e.reason());
+            let retryable = matches!(e, LinkError::Unavailable { .. } | LinkError::Transport(_));
+            assert_eq!(e.is_retryable(), retryable, "{e:?}");
+        }
     }
 }

@@ -7,6 +7,7 @@ use reqwest::header::{HeaderMap, ACCEPT, CACHE_CONTROL};
 use roomgate_token::{KeySet, TokenError};
 
 use crate::{
+    http::{fetch_error, is_loopback, read_capped},
     verifier::{key_set, parse_jwks, Snapshot},
     FetchError, Verifier, VerifierBuilder, VerifyError,
 };
@@ -170,16 +171,6 @@ impl VerifierBuilder {
     pub(crate) fn fetch_timeout(&self) -> Duration {
         self.fetch.timeout
     }
-}
-
-/// Whether `url`'s host is a loopback address, where plain HTTP never leaves the machine.
-fn is_loopback(url: &reqwest::Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Verifier {
@@ -369,43 +360,9 @@ impl Remote {
     }
 }
 
-/// The body of `response`, refused once it passes `limit` bytes.
-pub(crate) async fn read_capped(
-    response: &mut reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, FetchError> {
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(FetchError::TooLarge { limit });
-    }
-    // Content-Length may be absent (chunked) or wrong: count what actually arrives.
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(fetch_error)? {
-        if body.len() + chunk.len() > limit {
-            return Err(FetchError::TooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// A reqwest failure as a [`VerifyError`], with its causes spelled out.
 fn transport(e: reqwest::Error) -> VerifyError {
     fetch_error(e).into()
-}
-
-/// A reqwest failure as a [`FetchError`], with its causes spelled out.
-pub(crate) fn fetch_error(e: reqwest::Error) -> FetchError {
-    if e.is_timeout() {
-        return FetchError::Timeout;
-    }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    FetchError::Transport(text)
 }
 
 /// The `max-age` of a response's `Cache-Control` (zero for `no-store`/`no-cache`), if it has one.

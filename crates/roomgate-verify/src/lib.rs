@@ -102,6 +102,42 @@
 //! }
 //! ```
 //!
+//! With the `fetch` feature, a [`Link`] is the media server's side of roomgate's live rooms (API key as above):
+//! [`Link::admit`] has roomgate record a verified participant (or says the room is full, or the token is
+//! refused), a background task renews the leases of those admitted every third of the lease, [`Link::leave`]
+//! ends one, and [`Link::commands`] follows the control feed: kicks, mutes, session ends and revocations from
+//! moderation, plus the participants renewals found gone. Its cursor can be saved and resumed from, so a
+//! restart loses no command. `examples/reference_sfu.rs` is a whole small SFU side.
+//!
+//! ```no_run
+//! # #[cfg(feature = "fetch")]
+//! # async fn serve(verifier: roomgate_verify::Verifier, room: roomgate_verify::Uuid, token: &str, now: i64)
+//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! use roomgate_verify::{Command, Link, LinkError};
+//! # let (api_key, saved_cursor) = ("rg_...", "42");
+//! # let disconnect = |_id| {};
+//! let link = Link::builder("https://roomgate.internal", api_key).resume_after(saved_cursor).build()?;
+//!
+//! let claims = verifier.verify_access_token(token, room, now).await?;
+//! let participant = match link.admit(token, None).await {
+//!     Ok(participant) => participant,
+//!     Err(LinkError::RoomFull { max_participants }) => return Err(format!("full at {max_participants}").into()),
+//!     Err(e) => return Err(e.into()), // Refused { reason }, or e.is_retryable()
+//! };
+//!
+//! let mut commands = link.commands();
+//! while let Some(command) = commands.next().await {
+//!     match command {
+//!         Command::Kick { participant_id, .. } | Command::Gone { participant_id } => disconnect(participant_id),
+//!         Command::Revocation(r) if r.covers(&claims) => disconnect(participant.id),
+//!         _ => {} // mute, unmute, session end: see the example
+//!     }
+//!     let _save = commands.cursor(); // persisted, it is `resume_after` after a restart
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! With `default-features = false` the crate has no HTTP stack and needs no async runtime:
 //! `cargo tree -p roomgate-verify --no-default-features -e normal` lists no reqwest, hyper or tokio (a test
 //! checks it).
@@ -112,14 +148,25 @@ mod error;
 #[cfg(feature = "fetch")]
 mod fetch;
 #[cfg(feature = "fetch")]
+mod http;
+#[cfg(feature = "fetch")]
+mod link;
+#[cfg(feature = "fetch")]
 mod revocations;
 mod verifier;
 
+#[cfg(feature = "fetch")]
+pub use error::LinkError;
 pub use error::{FetchError, VerifyError};
 #[cfg(feature = "fetch")]
 pub use fetch::{
     DEFAULT_CACHE_LIFETIME, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_STALE, DEFAULT_MIN_REFRESH_INTERVAL,
     DEFAULT_TIMEOUT, MAX_CACHE_LIFETIME, MAX_STALE_LIMIT, MIN_REFRESH_INTERVAL_FLOOR,
+};
+#[cfg(feature = "fetch")]
+pub use link::{
+    Command, Commands, Link, LinkBuilder, RenewalStats, RevocationCommand, RoomParticipant, TrackKind,
+    DEFAULT_FEED_WAIT, MAX_FEED_WAIT, MIN_RENEW_INTERVAL,
 };
 #[cfg(feature = "fetch")]
 pub use revocations::{

@@ -1,7 +1,6 @@
 //! Polling the feed: one request, its page applied to the set, and the task that long-polls forever.
 
 use std::{
-    hash::{BuildHasher, RandomState},
     sync::{
         atomic::{AtomicU64, Ordering},
         Mutex, PoisonError, RwLock,
@@ -23,7 +22,7 @@ use super::{
     RevocationStats, MAX_REVOCATIONS_RESPONSE_BYTES,
 };
 use crate::{
-    fetch::{fetch_error, read_capped},
+    http::{fetch_error, jittered, read_capped, retry_after},
     FetchError, VerifyError,
 };
 
@@ -354,47 +353,9 @@ pub(crate) async fn follow(feed: std::sync::Arc<Feed>, mut stop: watch::Receiver
     }
 }
 
-/// `pause` less up to a fifth, so verifiers that failed together do not retry together.
-fn jittered(pause: Duration) -> Duration {
-    let random = RandomState::new().hash_one(Instant::now());
-    pause.mul_f64(1.0 - (random % 1000) as f64 / 5000.0)
-}
-
-/// A `retry-after` of delay seconds (an HTTP date is not honoured: the backoff applies).
-fn retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
-    let secs = value?.to_str().ok()?.trim().parse::<u64>().ok()?;
-    Some(Duration::from_secs(secs))
-}
-
 /// Unix seconds now: the one read of the wall clock, to drop expired revocations, off the verify path.
 #[allow(clippy::disallowed_methods)]
 fn unix_now() -> i64 {
     let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_reads_delay_seconds_only() {
-        let header = |v: &str| HeaderValue::from_str(v).expect("header");
-        assert_eq!(retry_after(Some(&header("3"))), Some(Duration::from_secs(3)));
-        assert_eq!(retry_after(Some(&header(" 0 "))), Some(Duration::ZERO));
-        assert_eq!(retry_after(Some(&header("Wed, 21 Oct 2026 07:28:00 GMT"))), None);
-        assert_eq!(retry_after(Some(&header("-1"))), None);
-        assert_eq!(retry_after(None), None);
-    }
-
-    #[test]
-    fn jitter_only_shortens_by_at_most_a_fifth() {
-        for _ in 0..100 {
-            let j = jittered(Duration::from_secs(10));
-            assert!(
-                j <= Duration::from_secs(10) && j >= Duration::from_secs(8),
-                "{j:?}"
-            );
-        }
-    }
 }

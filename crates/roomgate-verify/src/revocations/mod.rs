@@ -7,19 +7,17 @@
 //! [`Verifier`] is dropped.
 
 mod follow;
-mod rule;
+pub(crate) mod rule;
 mod set;
 
 use std::{
-    fmt,
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
-use reqwest::header::HeaderValue;
 use roomgate_token::Claims;
 
-use crate::{fetch::Endpoint, Verifier, VerifierBuilder, VerifyError};
+use crate::{fetch::Endpoint, http::ApiKey, Verifier, VerifierBuilder, VerifyError};
 use follow::Feed;
 
 /// How old the last caught-up poll of the feed may be before tokens are refused, unless configured otherwise.
@@ -52,16 +50,6 @@ pub struct RevocationStats {
     pub polls_failed: u64,
     /// Why the last poll failed, if it did.
     pub last_error: Option<VerifyError>,
-}
-
-/// An API key, which never shows in `Debug`.
-#[derive(Clone)]
-struct ApiKey(String);
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(redacted)")
-    }
 }
 
 /// The builder's revocation settings.
@@ -130,9 +118,9 @@ impl VerifierBuilder {
         if options.max_revocations == 0 {
             return Err(VerifyError::Config("max_revocations must be positive"));
         }
-        let mut auth = HeaderValue::try_from(format!("Bearer {}", key.0))
-            .map_err(|_| VerifyError::Config("the API key is not a valid header value"))?;
-        auth.set_sensitive(true);
+        let auth = key
+            .bearer()
+            .ok_or(VerifyError::Config("the API key is not a valid header value"))?;
         let feed = Feed::new(follow::FeedConfig {
             url,
             auth,

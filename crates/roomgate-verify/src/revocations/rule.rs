@@ -65,11 +65,18 @@ pub(crate) struct WireRevocation {
     identity: Option<String>,
     #[serde(default)]
     issued_before: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
     created_at: String,
     expires_at: String,
 }
 
 impl WireRevocation {
+    /// Why it was made, if it says.
+    pub(crate) fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
     /// The revocation it describes, or why it is unusable.
     pub(crate) fn parse(self) -> Result<Revocation, String> {
         if self.record_type != "revocation" {

@@ -1,6 +1,6 @@
-//! roomgate-verify from the outside: offline key sets and forged tokens, the real roomgate server (tokens and
-//! revocations), and JWKS endpoints and revocation feeds the tests control (to count fetches, stall, oversize or
-//! poison them).
+//! roomgate-verify from the outside: offline key sets and forged tokens, the real roomgate server (tokens,
+//! revocations, and the media server's link), and JWKS endpoints, revocation feeds and control feeds the tests
+//! control (to count fetches, stall, oversize or poison them).
 
 mod attacks;
 mod deps;
@@ -15,6 +15,8 @@ mod fetching;
 mod headers;
 #[cfg(feature = "fetch")]
 mod hostile_feed;
+#[cfg(feature = "fetch")]
+mod link;
 #[cfg(feature = "fetch")]
 mod revoking;
 #[cfg(feature = "fetch")]

@@ -7,13 +7,13 @@ use roomgate_server::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-/// [`TestServer`] over SQLite in a temp dir, with an API key and one room.
+/// [`TestServer`] over a throwaway database (SQLite unless asked), with an API key and one room.
 pub struct Roomgate {
     pub base: String,
     pub api_key: String,
     pub room: Uuid,
     client: reqwest::Client,
-    server: TestServer,
+    pub server: TestServer,
 }
 
 /// Minted by roomgate for one room.
@@ -28,32 +28,52 @@ pub struct Minted {
 
 impl Roomgate {
     pub async fn start() -> Self {
-        let server = TestServer::start(Backend::Sqlite, Config::default()).await;
+        Self::start_with(
+            Backend::Sqlite,
+            Config::default(),
+            json!({ "unique_name": "standup" }),
+        )
+        .await
+    }
+
+    /// A server of `backend` with `config`, and a room created with `room` (`POST /v2/rooms`'s body).
+    pub async fn start_with(backend: Backend, config: Config, room: Value) -> Self {
+        let server = TestServer::start(backend, config).await;
         let base = server.address.clone();
         let client = reqwest::Client::new();
         let api_key = server.key.secret.clone();
-        let room: Value = client
-            .post(format!("{base}/v2/rooms"))
-            .bearer_auth(&api_key)
-            .json(&json!({ "unique_name": "standup" }))
-            .send()
-            .await
-            .expect("create room")
-            .json()
-            .await
-            .expect("room JSON");
-        let room = room["data"]["id"]
+        let mut app = Roomgate {
+            base,
+            api_key,
+            room: Uuid::nil(),
+            client,
+            server,
+        };
+        let (status, created) = app.call("POST", "/v2/rooms", Some(room)).await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "create room: {created}");
+        app.room = created["data"]["id"]
             .as_str()
             .expect("room id")
             .parse()
             .expect("uuid");
-        Roomgate {
-            base,
-            api_key,
-            room,
-            client,
-            server,
+        app
+    }
+
+    /// `METHOD path` with the API key and `body`: the status and the JSON body (null if none).
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (reqwest::StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.api_key);
+        if let Some(body) = body {
+            request = request.json(&body);
         }
+        let response = request.send().await.expect(path);
+        let status = response.status();
+        let bytes = response.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, body)
     }
 
     pub fn jwks_url(&self) -> String {
@@ -70,7 +90,12 @@ impl Roomgate {
     }
 
     pub async fn mint_with(&self, body: Value) -> Minted {
-        let body = self.act("generate_join_client_token", body).await;
+        self.mint_in(self.room, body).await
+    }
+
+    /// A token for `room` (of this server's account, or of another one when it is theirs: then it fails).
+    pub async fn mint_in(&self, room: Uuid, body: Value) -> Minted {
+        let body = self.act_in(room, "generate_join_client_token", body).await;
         let access = body["data"]["token"].as_str().expect("token").to_owned();
         let refresh = body["data"]["refresh_token"]
             .as_str()
@@ -98,7 +123,11 @@ impl Roomgate {
 
     /// `POST /v2/rooms/{room}/actions/{action}` with `body`, which must answer 201: its body.
     async fn act(&self, action: &str, body: Value) -> Value {
-        let url = format!("{}/v2/rooms/{}/actions/{action}", self.base, self.room);
+        self.act_in(self.room, action, body).await
+    }
+
+    async fn act_in(&self, room: Uuid, action: &str, body: Value) -> Value {
+        let url = format!("{}/v2/rooms/{room}/actions/{action}", self.base);
         let response = self
             .client
             .post(url)
@@ -111,6 +140,22 @@ impl Roomgate {
         let body: Value = response.json().await.expect("JSON body");
         assert_eq!(status, reqwest::StatusCode::CREATED, "{action}: {body}");
         body
+    }
+
+    /// `POST /v2/rooms/{room}/actions/refresh_access_token` with `refresh` (no API key): the status.
+    pub async fn refresh(&self, refresh: &str) -> reqwest::StatusCode {
+        let url = format!(
+            "{}/v2/rooms/{}/actions/refresh_access_token",
+            self.base, self.room
+        );
+        let response = self
+            .client
+            .post(url)
+            .json(&json!({ "refresh_token": refresh }))
+            .send()
+            .await
+            .expect("refresh");
+        response.status()
     }
 
     /// Shuts the server down (in-flight requests finish first) and waits until it no longer listens.
