@@ -182,6 +182,43 @@ pub fn required_string<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&
     }
 }
 
+/// A listing's date filter: tightens `bounds` by `filter[date_<name>][eq|gte|lte]=YYYY-MM-DD` if `key` is one; whether it was. Filters given
+/// together all apply; `bounds` is (from, inclusive; until, exclusive) in Unix microseconds.
+pub fn date_filter(
+    key: &str,
+    value: &str,
+    name: &str,
+    bounds: &mut (Option<i64>, Option<i64>),
+) -> Result<bool, ApiError> {
+    let Some(op) = key
+        .strip_prefix(&format!("filter[date_{name}]["))
+        .and_then(|rest| rest.strip_suffix(']'))
+    else {
+        return Ok(false);
+    };
+    if !matches!(op, "eq" | "gte" | "lte") {
+        return Ok(false);
+    }
+    let day = crate::timefmt::date_start_micros(value).ok_or_else(|| {
+        ApiError::param(
+            InvalidCode::WrongType,
+            key,
+            format!("{key} must be a date (YYYY-MM-DD)."),
+        )
+    })?;
+    let end = day + crate::timefmt::DAY_MICROS;
+    let narrow = |bound: &mut Option<i64>, v: i64, pick: fn(i64, i64) -> i64| {
+        *bound = Some(bound.map_or(v, |old| pick(old, v)));
+    };
+    if op != "lte" {
+        narrow(&mut bounds.0, day, i64::max);
+    }
+    if op != "gte" {
+        narrow(&mut bounds.1, end, i64::min);
+    }
+    Ok(true)
+}
+
 /// The grant subject roomgate mints for an account: `telnyx:users:<account id>`.
 pub fn account_subject(account_id: uuid::Uuid) -> String {
     format!("telnyx:users:{account_id}")

@@ -8,7 +8,7 @@ use roomgate_token::{TokenKind, Validation};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{introspection, participant, PageNumber, PageSize};
+use super::{date_filter, introspection, participant, PageNumber, PageSize};
 use crate::{
     error::{ApiError, InvalidCode},
     timefmt, AppState,
@@ -218,42 +218,6 @@ impl<F> Listing<F> {
     pub fn offset(&self) -> u64 {
         (self.page_number - 1) * u64::from(self.page_size)
     }
-}
-
-/// Tightens `bounds` by `filter[date_<name>][eq|gte|lte]=YYYY-MM-DD` if `key` is one; whether it was.
-fn date_filter(
-    key: &str,
-    value: &str,
-    name: &str,
-    bounds: &mut (Option<i64>, Option<i64>),
-) -> Result<bool, ApiError> {
-    let Some(op) = key
-        .strip_prefix(&format!("filter[date_{name}]["))
-        .and_then(|rest| rest.strip_suffix(']'))
-    else {
-        return Ok(false);
-    };
-    if !matches!(op, "eq" | "gte" | "lte") {
-        return Ok(false);
-    }
-    let day = timefmt::date_start_micros(value).ok_or_else(|| {
-        ApiError::param(
-            InvalidCode::WrongType,
-            key,
-            format!("{key} must be a date (YYYY-MM-DD)."),
-        )
-    })?;
-    let end = day + timefmt::DAY_MICROS;
-    let narrow = |bound: &mut Option<i64>, v: i64, pick: fn(i64, i64) -> i64| {
-        *bound = Some(bound.map_or(v, |old| pick(old, v)));
-    };
-    if op != "lte" {
-        narrow(&mut bounds.0, day, i64::max);
-    }
-    if op != "gte" {
-        narrow(&mut bounds.1, end, i64::min);
-    }
-    Ok(true)
 }
 
 fn bool_param(key: &str, value: &str) -> Result<bool, ApiError> {

@@ -79,40 +79,49 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/v2/rooms/{room_id}/revocations", get(revocations::list))
         .route("/v2/revocations", get(revocations::feed))
-        .route("/v2/room_sessions", get(live::list_sessions))
-        .route("/v2/rooms/{room_id}/sessions", get(live::room_sessions))
-        .route("/v2/room_sessions/{room_session_id}", get(live::view_session))
+        .route("/v2/room_sessions", get(live::sessions::list_sessions))
+        .route("/v2/rooms/{room_id}/sessions", get(live::sessions::room_sessions))
+        .route(
+            "/v2/room_sessions/{room_session_id}",
+            get(live::sessions::view_session),
+        )
         .route(
             "/v2/room_sessions/{room_session_id}/participants",
-            get(live::session_participants),
+            get(live::sessions::session_participants),
         )
-        .route("/v2/room_sessions/{room_session_id}/actions/end", post(live::end))
+        .route(
+            "/v2/room_sessions/{room_session_id}/actions/end",
+            post(live::sessions::end),
+        )
         .route(
             "/v2/room_sessions/{room_session_id}/actions/kick",
-            post(live::kick),
+            post(live::sessions::kick),
         )
         .route(
             "/v2/room_sessions/{room_session_id}/actions/mute",
-            post(live::mute),
+            post(live::sessions::mute),
         )
         .route(
             "/v2/room_sessions/{room_session_id}/actions/unmute",
-            post(live::unmute),
+            post(live::sessions::unmute),
         )
         .route(
             "/v2/room_participants",
-            get(live::list_participants).post(live::admit),
+            get(live::participants::list_participants).post(live::participants::admit),
         )
-        .route("/v2/room_participants/actions/renew", post(live::renew))
+        .route(
+            "/v2/room_participants/actions/renew",
+            post(live::participants::renew),
+        )
         .route(
             "/v2/room_participants/{room_participant_id}",
-            get(live::view_participant),
+            get(live::participants::view_participant),
         )
         .route(
             "/v2/room_participants/{room_participant_id}/actions/leave",
-            post(live::leave),
+            post(live::participants::leave),
         )
-        .route("/v2/room_commands", get(live::commands))
+        .route("/v2/room_commands", get(live::commands::commands))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .merge(docs::router())

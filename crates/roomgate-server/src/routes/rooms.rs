@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        bool_field, nullable_string, MaxParticipants, PageNumber, PageSize, UniqueName, WebhookTimeout,
-        WebhookUrl,
+        bool_field, date_filter, nullable_string, MaxParticipants, PageNumber, PageSize, UniqueName,
+        WebhookTimeout, WebhookUrl,
     },
     error::{ApiError, InvalidCode},
     extract::{Account, JsonBody, RoomIdPath},
@@ -217,11 +217,6 @@ struct ListQuery {
     filter: RoomFilter,
 }
 
-/// Tightens a bound: filters given together all apply.
-fn narrow(bound: &mut Option<i64>, value: i64, pick: fn(i64, i64) -> i64) {
-    *bound = Some(bound.map_or(value, |old| pick(old, value)));
-}
-
 /// `application/x-www-form-urlencoded` pairs, decoded strictly: `None` for a name or value that is not UTF-8
 /// once decoded (replacing it with U+FFFD, as lossy decoders do, would look up another name than the one sent).
 pub(super) fn query_pairs(raw: &str) -> impl Iterator<Item = (Option<String>, Option<String>)> + '_ {
@@ -269,38 +264,23 @@ fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
                 format!("{key} must be UTF-8 text once percent-decoded."),
             )
         })?;
-        let day = || {
-            timefmt::date_start_micros(&value).ok_or_else(|| {
-                ApiError::param(
-                    InvalidCode::WrongType,
-                    &key,
-                    format!("{key} must be a date (YYYY-MM-DD)."),
-                )
-            })
-        };
         let f = &mut q.filter;
-        let day_end = |d: i64| d + timefmt::DAY_MICROS;
         match key.as_str() {
             "page[number]" => q.page_number = PageNumber::parse_param(&key, &value)?.get() as u64,
             "page[size]" => q.page_size = PageSize::parse_param(&key, &value)?.get() as u32,
             "filter[unique_name]" => {
                 f.unique_name = Some(UniqueName::parse_param(&value, &key)?.into_inner())
             }
-            "filter[date_created_at][eq]" => {
-                let d = day()?;
-                narrow(&mut f.created_from, d, i64::max);
-                narrow(&mut f.created_until, day_end(d), i64::min);
+            _ => {
+                let mut created = (f.created_from, f.created_until);
+                let mut updated = (f.updated_from, f.updated_until);
+                if date_filter(&key, &value, "created_at", &mut created)?
+                    || date_filter(&key, &value, "updated_at", &mut updated)?
+                {
+                    (f.created_from, f.created_until) = created;
+                    (f.updated_from, f.updated_until) = updated;
+                }
             }
-            "filter[date_created_at][gte]" => narrow(&mut f.created_from, day()?, i64::max),
-            "filter[date_created_at][lte]" => narrow(&mut f.created_until, day_end(day()?), i64::min),
-            "filter[date_updated_at][eq]" => {
-                let d = day()?;
-                narrow(&mut f.updated_from, d, i64::max);
-                narrow(&mut f.updated_until, day_end(d), i64::min);
-            }
-            "filter[date_updated_at][gte]" => narrow(&mut f.updated_from, day()?, i64::max),
-            "filter[date_updated_at][lte]" => narrow(&mut f.updated_until, day_end(day()?), i64::min),
-            _ => {} // unknown parameters are ignored, as Telnyx does
         }
     }
     Ok(q)

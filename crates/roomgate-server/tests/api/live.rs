@@ -407,6 +407,10 @@ backend_test! {
             ("/v2/room_sessions?page[size]=251", "page[size]"),
             ("/v2/room_participants?filter[session_id]=x", "filter[session_id]"),
             ("/v2/room_participants?page[number]=0", "page[number]"),
+            ("/v2/room_commands?after=x", "after"),
+            ("/v2/room_commands?wait=31", "wait"),
+            ("/v2/room_commands?limit=0", "limit"),
+            ("/v2/room_commands?limit=1001", "limit"),
         ] {
             let resp = app.get(path, Some(&app.api_key)).await;
             let body = json_body(resp, StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -425,7 +429,14 @@ backend_test! {
             let resp = app.act(&session, "mute", body).await;
             assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, code, Some(pointer)).await;
         }
-        for (body, code) in [(json!({}), "10004"), (json!({"participant_ids": []}), "10033"), (json!({"participant_ids": [1]}), "10026")] {
+        let too_many: Vec<String> = (0..1001).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        for (body, code) in [
+            (json!({}), "10004"),
+            (json!({"participant_ids": []}), "10033"),
+            (json!({"participant_ids": [1]}), "10026"),
+            (json!({"participant_ids": "x"}), "10026"),
+            (json!({"participant_ids": too_many}), "10033"),
+        ] {
             let resp = app.post_json("/v2/room_participants/actions/renew", Some(&app.api_key), &body).await;
             assert_eq!(json_body(resp, StatusCode::UNPROCESSABLE_ENTITY).await["errors"][0]["code"], code);
         }
