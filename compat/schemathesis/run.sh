@@ -38,8 +38,16 @@ ROOMGATE_REFRESH_TOKEN="$(api "/rooms/$ROOMGATE_ROOM_ID/actions/create_access_to
     '{"refresh_token_ttl_secs":86400}' refresh_token)"
 ROOMGATE_DELETE_ROOM_ID="$(api /rooms '{}' id)"
 ROOMGATE_REVOKE_ROOM_ID="$(api /rooms '{}' id)"
+# A live session in a room of its own (ending it revokes that room's tokens), with one admitted participant.
+live_room="$(api /rooms '{}' id)"
+live_token="$(api "/rooms/$live_room/actions/create_access_token" '{"identity":"schemathesis"}' access_token)"
+ROOMGATE_PARTICIPANT_ID="$(api /room_participants "{\"access_token\":\"$live_token\"}" id)"
+ROOMGATE_SESSION_ID="$(curl -fsS "$ROOMGATE_ORIGIN/v2/room_participants/$ROOMGATE_PARTICIPANT_ID" \
+    -H "Authorization: Bearer $ROOMGATE_API_KEY" |
+    "$VENV/bin/python" -c "import json, sys; print(json.load(sys.stdin)['data']['session_id'])")"
 ROOMGATE_SCHEMATHESIS_HOOKS="$HERE/hooks.py"
-export ROOMGATE_ROOM_ID ROOMGATE_REFRESH_TOKEN ROOMGATE_DELETE_ROOM_ID ROOMGATE_REVOKE_ROOM_ID ROOMGATE_SCHEMATHESIS_HOOKS
+export ROOMGATE_ROOM_ID ROOMGATE_REFRESH_TOKEN ROOMGATE_DELETE_ROOM_ID ROOMGATE_REVOKE_ROOM_ID ROOMGATE_SCHEMATHESIS_HOOKS \
+    ROOMGATE_PARTICIPANT_ID ROOMGATE_SESSION_ID
 
 out="$REPO/target/schemathesis"
 mkdir -p "$out"

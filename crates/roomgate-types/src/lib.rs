@@ -23,8 +23,8 @@ mod tokens;
 pub use error::{ErrorBody, ErrorObject, ErrorSource};
 pub use introspection::{InactiveReason, IntrospectRequest, Introspection, RevocationRef};
 pub use live::{
-    ActionResult, AdmitParticipantRequest, CommandFeed, RenewLeasesRequest, RenewedLeases, RoomCommand,
-    RoomParticipant, RoomSession, SessionActionRequest, TrackKind,
+    ActionResult, AdmitParticipantRequest, CommandFeed, MuteRequest, RenewLeasesRequest, RenewedLeases,
+    RoomCommand, RoomParticipant, RoomSession, SessionActionRequest, TrackKind,
 };
 pub use revocations::{FeedMeta, Revocation, RevocationFeed, RevokeTokensRequest};
 pub use rooms::{CreateRoomRequest, Page, PageMeta, Room, UpdateRoomRequest};

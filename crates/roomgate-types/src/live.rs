@@ -77,9 +77,17 @@ pub struct RoomParticipant {
 pub struct AdmitParticipantRequest {
     /// The participant's access token.
     pub access_token: String,
-    /// Anything the media server wants kept with the participant (at most 1,024 bytes, no control characters).
+    /// Anything the media server wants kept with the participant (1 to 1,024 bytes of UTF-8, no control
+    /// characters; null or absent for none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 1024,
+            pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"
+        )
+    )]
     pub context: Option<String>,
 }
 
@@ -97,7 +105,7 @@ impl std::fmt::Debug for AdmitParticipantRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenewLeasesRequest {
     /// The participants the media server still holds (1 to 1,000 ids).
-    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = renew_ids_schema))]
     pub participant_ids: Vec<String>,
 }
 
@@ -114,20 +122,110 @@ pub struct RenewedLeases {
     pub lease_expires_at: String,
 }
 
-/// Body of the session actions `kick`, `mute` and `unmute`.
+/// Body of the session action `kick`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionActionRequest {
-    /// `"all"`, or a list of participant ids (default `"all"`).
+    /// `"all"`, or a list of participant ids (at most 1,000).
+    #[cfg_attr(feature = "openapi", schema(schema_with = participants_schema))]
+    pub participants: serde_json::Value,
+    /// Participant ids left alone (at most 1,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>, example = "all"))]
-    pub participants: Option<serde_json::Value>,
-    /// Participant ids left alone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = exclude_schema))]
     pub exclude: Option<Vec<String>>,
-    /// roomgate, mute and unmute only: which tracks (default both).
+}
+
+/// Body of the session actions `mute` and `unmute`: the chosen participants, and which of their tracks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MuteRequest {
+    /// `"all"`, or a list of participant ids (at most 1,000).
+    #[cfg_attr(feature = "openapi", schema(schema_with = participants_schema))]
+    pub participants: serde_json::Value,
+    /// Participant ids left alone (at most 1,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = exclude_schema))]
+    pub exclude: Option<Vec<String>>,
+    /// roomgate: which tracks, each once (default both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = kinds_schema))]
     pub kinds: Option<Vec<TrackKind>>,
+}
+
+/// A participant id.
+#[cfg(feature = "openapi")]
+fn participant_id_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::{schema::Type, ObjectBuilder};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::Custom("uuid".into())))
+        .build()
+}
+
+/// A list of at most 1,000 participant ids, at least `min`; nullable if `nullable`.
+#[cfg(feature = "openapi")]
+fn id_list_schema(min: usize, nullable: bool, description: &str) -> utoipa::openapi::Array {
+    use utoipa::openapi::{
+        schema::{SchemaType, Type},
+        ArrayBuilder,
+    };
+    let types = match nullable {
+        true => SchemaType::from_iter([Type::Array, Type::Null]),
+        false => SchemaType::new(Type::Array),
+    };
+    ArrayBuilder::new()
+        .schema_type(types)
+        .items(participant_id_schema())
+        .min_items((min > 0).then_some(min))
+        .max_items(Some(1000))
+        .description(Some(description))
+        .build()
+}
+
+#[cfg(feature = "openapi")]
+fn renew_ids_schema() -> utoipa::openapi::Array {
+    id_list_schema(
+        1,
+        false,
+        "The participants the media server still holds (1 to 1,000 ids).",
+    )
+}
+
+#[cfg(feature = "openapi")]
+fn exclude_schema() -> utoipa::openapi::Array {
+    id_list_schema(0, true, "Participant ids left alone (at most 1,000).")
+}
+
+/// `"all"` or a list of ids.
+#[cfg(feature = "openapi")]
+fn participants_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::{schema::Type, ObjectBuilder, OneOfBuilder};
+    let all = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["all"]))
+        .build();
+    let one_of = OneOfBuilder::new()
+        .item(all)
+        .item(id_list_schema(0, false, "These participants."))
+        .description(Some("`\"all\"`, or a list of participant ids (at most 1,000)."))
+        .build();
+    utoipa::openapi::Schema::OneOf(one_of)
+}
+
+/// Each kind once, at least one; nullable.
+#[cfg(feature = "openapi")]
+fn kinds_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{
+        schema::{SchemaType, Type},
+        ArrayBuilder, Ref,
+    };
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(Ref::from_schema_name("TrackKind"))
+        .min_items(Some(1))
+        .unique_items(true)
+        .description(Some("roomgate: which tracks, each once (default both)."))
+        .build()
 }
 
 /// A kind of track.

@@ -7,10 +7,10 @@
 use roomgate_types::{
     AccessToken, ActionResult, AdmitParticipantRequest, ClientToken, CommandFeed, CreateAccessTokenRequest,
     CreateRoomRequest, ErrorBody, ErrorObject, ErrorSource, GenerateClientTokenRequest, InactiveReason,
-    IntrospectRequest, Introspection, JoinClientToken, PageMeta, Permissions, RefreshAccessTokenRequest,
-    RefreshClientTokenRequest, RenewLeasesRequest, RenewedLeases, Revocation, RevocationFeed, RevocationRef,
-    RevokeTokensRequest, Room, RoomAccessToken, RoomCommand, RoomParticipant, RoomSession,
-    SessionActionRequest, Source, TrackKind,
+    IntrospectRequest, Introspection, JoinClientToken, MuteRequest, PageMeta, Permissions,
+    RefreshAccessTokenRequest, RefreshClientTokenRequest, RenewLeasesRequest, RenewedLeases, Revocation,
+    RevocationFeed, RevocationRef, RevokeTokensRequest, Room, RoomAccessToken, RoomCommand, RoomParticipant,
+    RoomSession, SessionActionRequest, Source, TrackKind,
 };
 use utoipa::{
     openapi::{
@@ -78,7 +78,7 @@ pub fn openapi() -> Document {
         Permissions, Source, Jwks, Jwk, Health, RevokeTokensRequest, Revocation, RevocationFeed,
         IntrospectRequest, Introspection, InactiveReason, RevocationRef,
         RoomSession, RoomParticipant, AdmitParticipantRequest, RenewLeasesRequest, RenewedLeases,
-        SessionActionRequest, TrackKind, ActionResult, RoomCommand, CommandFeed,
+        SessionActionRequest, MuteRequest, TrackKind, ActionResult, RoomCommand, CommandFeed,
     )),
     modifiers(&BearerAuth, &OptionalBodies, &RequestTimeout, &OneSelector),
     security(("bearerAuth" = [])),

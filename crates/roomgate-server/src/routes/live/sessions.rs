@@ -136,6 +136,7 @@ pub(in crate::routes) async fn room_sessions(
     summary = "View a room session",
     params(crate::routes::openapi::SessionIdParam, crate::routes::openapi::IncludeParticipantsParam),
     responses((status = 200, description = "The session.", body = Data<RoomSession>),
+        (status = 422, description = "`include_participants` is not true or false (10026).", body = roomgate_types::ErrorBody),
         (status = 404, description = "No such session in the key's account (10005).", body = roomgate_types::ErrorBody),
         crate::routes::openapi::KeyErrors))]
 /// `GET /v2/room_sessions/{id}`.
@@ -189,10 +190,13 @@ async fn act(
     account_id: Uuid,
     raw_id: &str,
     action: &'static str,
-    body: JsonBody,
+    body: Option<JsonBody>,
 ) -> Result<Json<Data<ActionResult>>, ApiError> {
     let id = path_id(raw_id, "Room session")?;
-    let parsed = live::moderation(action, &body.object()?)?;
+    let parsed = match body {
+        Some(body) => live::moderation(action, &body.object()?)?,
+        None => live::moderation(action, &serde_json::Map::new())?,
+    };
     let now = timefmt::unix_micros(app.now());
     let moderated = app
         .store()
@@ -212,11 +216,11 @@ async fn act(
 }
 
 macro_rules! session_action {
-    ($name:ident, $action:literal, $op:literal, $summary:literal, $description:literal) => {
+    ($name:ident, $action:literal, $body:ty, $op:literal, $summary:literal, $description:literal) => {
         #[utoipa::path(post, path = concat!("/v2/room_sessions/{room_session_id}/actions/", $action), tag = "Room Sessions",
             operation_id = $op, summary = $summary, description = $description,
             params(crate::routes::openapi::SessionIdParam),
-            request_body(content = Option<roomgate_types::SessionActionRequest>),
+            request_body(content = $body),
             responses((status = 200, description = "Done (also when nothing was left to act on).", body = Data<ActionResult>),
                 (status = 404, description = "No such session in the key's account (10005).", body = roomgate_types::ErrorBody),
                 crate::routes::openapi::BodyErrors, crate::routes::openapi::KeyErrors))]
@@ -227,20 +231,35 @@ macro_rules! session_action {
             Path(raw_id): Path<String>,
             body: JsonBody,
         ) -> Result<Json<Data<ActionResult>>, ApiError> {
-            act(app, auth.account_id, &raw_id, $action, body).await
+            act(app, auth.account_id, &raw_id, $action, Some(body)).await
         }
     };
 }
 
-session_action!(end, "end", "EndSession", "End a room session",
-    "Every participant is disconnected through the control feed (`session_end`) and marked left, and the room's \
-     tokens issued until now are revoked.");
-session_action!(kick, "kick", "KickParticipantInSession", "Kick participants from a room session",
+#[utoipa::path(post, path = "/v2/room_sessions/{room_session_id}/actions/end", tag = "Room Sessions",
+    operation_id = "EndSession", summary = "End a room session",
+    description = "Every participant is disconnected through the control feed (`session_end`) and marked left, and \
+        the room's tokens issued until now are revoked. Takes no body (one sent is ignored, as Telnyx does).",
+    params(crate::routes::openapi::SessionIdParam),
+    responses((status = 200, description = "Done (also when the session had already ended).", body = Data<ActionResult>),
+        (status = 404, description = "No such session in the key's account (10005).", body = roomgate_types::ErrorBody),
+        crate::routes::openapi::KeyErrors))]
+/// `POST /v2/room_sessions/{id}/actions/end`.
+pub(in crate::routes) async fn end(
+    State(app): State<AppState>,
+    Account(auth): Account,
+    Path(raw_id): Path<String>,
+) -> Result<Json<Data<ActionResult>>, ApiError> {
+    act(app, auth.account_id, &raw_id, "end", None).await
+}
+
+session_action!(kick, "kick", roomgate_types::SessionActionRequest, "KickParticipantInSession", "Kick participants from a room session",
     "The chosen live participants are disconnected (`kick` in the control feed), marked left, and their identity \
      (or, without one, their token) revoked in the room.");
 session_action!(
     mute,
     "mute",
+    roomgate_types::MuteRequest,
     "MuteParticipantInSession",
     "Mute participants in a room session",
     "Media servers stop forwarding the chosen participants' tracks of `kinds` (default audio and video)."
@@ -248,6 +267,7 @@ session_action!(
 session_action!(
     unmute,
     "unmute",
+    roomgate_types::MuteRequest,
     "UnmuteParticipantInSession",
     "Unmute participants in a room session",
     "Media servers forward the chosen participants' tracks of `kinds` again (default audio and video)."
