@@ -25,6 +25,7 @@ pub mod serving;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timefmt;
+pub mod webhooks;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -74,6 +75,8 @@ pub struct Config {
     pub participant_lease: Duration,
     /// How often participants whose lease ran out are marked left (and emptied sessions ended).
     pub lease_sweep_interval: Duration,
+    /// Webhook delivery.
+    pub webhooks: webhooks::WebhookConfig,
 }
 
 /// The default of [`Config::max_rooms_per_account`]: far above what a small deployment holds, low enough that
@@ -97,6 +100,7 @@ impl Default for Config {
             revocation_prune_interval: Duration::from_secs(60),
             participant_lease: Duration::from_secs(30),
             lease_sweep_interval: Duration::from_secs(5),
+            webhooks: webhooks::WebhookConfig::default(),
         }
     }
 }
@@ -114,6 +118,8 @@ struct Inner {
     config: Config,
     clock: Arc<dyn Clock>,
     limits: ratelimit::RateLimits,
+    webhook_key: webhooks::WebhookKey,
+    webhook_wake: Arc<webhooks::Wake>,
     /// Becomes true when [`serve`] starts shutting down, so long polls answer at once.
     stopping: tokio::sync::watch::Sender<bool>,
 }
@@ -137,6 +143,12 @@ impl AppState {
             clock.now().unix_timestamp(),
         )
         .await?;
+        let webhook_key = webhooks::WebhookKey::load_or_create(
+            store.as_ref(),
+            config.master_key.as_ref(),
+            clock.now().unix_timestamp(),
+        )
+        .await?;
         let limits = ratelimit::RateLimits::new(&config.rate_limits);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -145,6 +157,8 @@ impl AppState {
                 config,
                 clock,
                 limits,
+                webhook_key,
+                webhook_wake: Arc::default(),
                 stopping: tokio::sync::watch::Sender::new(false),
             }),
         })
@@ -173,6 +187,16 @@ impl AppState {
     /// The current time.
     pub fn now(&self) -> time::OffsetDateTime {
         self.inner.clock.now()
+    }
+
+    /// The key that signs webhook deliveries.
+    pub fn webhook_key(&self) -> &webhooks::WebhookKey {
+        &self.inner.webhook_key
+    }
+
+    /// Wakes this replica's webhook delivery (and counts what was queued).
+    pub fn webhook_wake(&self) -> Arc<webhooks::Wake> {
+        self.inner.webhook_wake.clone()
     }
 
     /// True once the server is shutting down.
@@ -213,6 +237,7 @@ pub async fn serve(
     let maintenance = tokio::spawn(maintain_keys(state.clone()));
     let pruning = tokio::spawn(prune_revocations(state.clone()));
     let sweeping = tokio::spawn(expire_leases(state.clone()));
+    let delivering = tokio::spawn(webhooks::deliver(state.clone()));
     let limits = state.config().limits.clone();
     let stopping = state.clone();
     let shutdown = async move {
@@ -224,6 +249,7 @@ pub async fn serve(
     maintenance.abort();
     pruning.abort();
     sweeping.abort();
+    delivering.abort();
     served
 }
 
@@ -251,6 +277,16 @@ async fn prune_revocations(state: AppState) {
             Ok(n) => tracing::debug!(pruned = n, "expired room commands deleted"),
             Err(e) => tracing::warn!(error = %e, "pruning expired room commands failed"),
         }
+        let keep = i64::try_from(state.config().webhooks.keep_settled.as_micros()).unwrap_or(i64::MAX);
+        match state
+            .store()
+            .prune_webhook_events(timefmt::unix_micros(state.now()).saturating_sub(keep))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(pruned = n, "settled webhook events deleted"),
+            Err(e) => tracing::warn!(error = %e, "pruning settled webhook events failed"),
+        }
     }
 }
 
@@ -267,6 +303,7 @@ async fn expire_leases(state: AppState) {
             .await
         {
             Ok(settled) => {
+                state.webhook_wake().queued(&settled.webhooks);
                 for id in &settled.left {
                     tracing::info!(participant = %id, "participant's lease ran out: left");
                 }

@@ -27,6 +27,7 @@ mod sql;
 pub(crate) mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -47,6 +48,7 @@ pub use model::{
 pub use postgres::PostgresStore;
 pub use revoking::RECHECK as REVOCATION_RECHECK;
 pub use sqlite::SqliteStore;
+pub use webhooks::{WebhookEventRecord, WebhookEventType, WebhookSettlement};
 
 /// Result of a store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -199,6 +201,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()>;
 
     /// Every signing key, oldest first.
+    /// Claims up to `limit` due webhook events for this replica to deliver, each the oldest pending one of its
+    /// room (so a room's events go out in order), for as long as an attempt can take; counts the attempt.
+    async fn claim_webhook_events(&self, now: UnixMicros, limit: u32) -> Result<Vec<WebhookEventRecord>>;
+    /// Records how an attempt at a claimed event ended (`error`: what went wrong, for operators).
+    async fn settle_webhook_event(
+        &self,
+        seq: i64,
+        how: &WebhookSettlement,
+        now: UnixMicros,
+        error: Option<&str>,
+    ) -> Result<()>;
+    /// Deletes webhook events delivered or given up before `before`.
+    async fn prune_webhook_events(&self, before: UnixMicros) -> Result<u64>;
+    /// The key that signs webhooks: the stored one, or `new` when none is stored yet (several replicas starting
+    /// at once all get the same one).
+    async fn webhook_key(&self, new: &SigningKeyRecord) -> Result<SigningKeyRecord>;
+
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
     /// Stores a new signing key.
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;

@@ -239,6 +239,7 @@ impl SqlBackend for PostgresStore {
     // The offset is skipped in an index-only scan of (account_id, created_at, id); only the page's rows are
     // read from the table (an index scan would fetch every skipped row from the heap).
     const ROW_KEY: &'static str = "id";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
     async fn execute(&self, s: &Statement) -> Result<u64> {
         Ok(execute(&self.pool, s).await?)

@@ -17,6 +17,7 @@ use crate::{
     revoking,
     rows::{self, Columns},
     sql::{self, found, Statement},
+    webhooks::{self, WebhookEventRecord, WebhookSettlement},
     ApiKeyRecord, KeyAuth, NewApiKey, NewRevocation, RefreshCheck, Result, RevocationRecord, RoomFilter,
     RoomPatch, RoomRecord, SigningKeyRecord, Store, StoreError, TokenFacts,
 };
@@ -52,6 +53,8 @@ pub(crate) trait SqlBackend: Send + Sync + std::fmt::Debug + 'static {
     async fn revoke(&self, r: &NewRevocation) -> Result<i64>;
     /// Follows the read of an account's room count when a create checks the limit (see each backend).
     const ROOM_COUNT_LOCK: &'static str;
+    /// Follows the select of webhook events a claim takes (PostgreSQL skips rows another replica is claiming).
+    const SKIP_LOCKED: &'static str;
     /// Names a row in an index, for a listing's window (see each backend).
     const ROW_KEY: &'static str;
 
@@ -332,6 +335,34 @@ impl<B: SqlBackend> Store for B {
 
     async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()> {
         found(self.execute(&sql::delete_room(account_id, id)).await?)
+    }
+
+    async fn claim_webhook_events(&self, now: i64, limit: u32) -> Result<Vec<WebhookEventRecord>> {
+        self.all(&webhooks::claim(now, limit, Self::SKIP_LOCKED))
+            .await?
+            .iter()
+            .map(webhooks::event)
+            .collect()
+    }
+
+    async fn settle_webhook_event(
+        &self,
+        seq: i64,
+        how: &WebhookSettlement,
+        now: i64,
+        error: Option<&str>,
+    ) -> Result<()> {
+        found(self.execute(&webhooks::settle(seq, how, now, error)).await?)
+    }
+
+    async fn prune_webhook_events(&self, before: i64) -> Result<u64> {
+        self.execute(&webhooks::prune(before)).await
+    }
+
+    async fn webhook_key(&self, new: &SigningKeyRecord) -> Result<SigningKeyRecord> {
+        self.execute(&webhooks::insert_key_if_none(new)).await?;
+        let keys = self.all(&webhooks::keys()).await?;
+        rows::signing_key(keys.first().ok_or(StoreError::NotFound)?)
     }
 
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {

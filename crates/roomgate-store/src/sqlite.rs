@@ -301,6 +301,8 @@ impl SqlBackend for SqliteStore {
     const ROOM_COUNT_LOCK: &'static str = "";
     // The offset is skipped inside the (covering) index; only the page's rows are read from the table.
     const ROW_KEY: &'static str = "rowid";
+    // One writer at a time: a claim is atomic as it is.
+    const SKIP_LOCKED: &'static str = "";
 
     async fn execute(&self, s: &Statement) -> Result<u64> {
         Ok(execute(&self.pool, s).await?)

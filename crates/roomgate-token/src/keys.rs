@@ -95,6 +95,11 @@ impl SigningKey {
         self.key.sign(input).to_bytes()
     }
 
+    /// The RFC 8032 Ed25519 signature of `message` as is (not a JWS): what roomgate signs webhook deliveries with.
+    pub fn sign_message(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+        self.sign_bytes(message)
+    }
+
     /// The 32-byte private seed, for storage.
     pub fn seed(&self) -> &[u8; 32] {
         self.key.as_bytes()

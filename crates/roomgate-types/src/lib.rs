@@ -19,6 +19,7 @@ mod live;
 mod revocations;
 mod rooms;
 mod tokens;
+mod webhooks;
 
 pub use error::{ErrorBody, ErrorObject, ErrorSource};
 pub use introspection::{InactiveReason, IntrospectRequest, Introspection, RevocationRef};
@@ -32,6 +33,7 @@ pub use tokens::{
     AccessToken, ClientToken, CreateAccessTokenRequest, GenerateClientTokenRequest, JoinClientToken,
     Permissions, RefreshAccessTokenRequest, RefreshClientTokenRequest, RoomAccessToken, Source,
 };
+pub use webhooks::WebhookPublicKey;
 
 use serde::{Deserialize, Serialize};
 

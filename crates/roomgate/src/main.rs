@@ -10,6 +10,7 @@ mod serve;
 mod signing_keys;
 mod telemetry;
 mod tokens;
+mod webhook_key;
 
 use clap::{Parser, Subcommand};
 
@@ -48,6 +49,9 @@ enum Command {
     /// List and rotate the keys that sign tokens.
     #[command(subcommand)]
     SigningKeys(signing_keys::SigningKeysCommand),
+    /// Show the public key that verifies webhook signatures.
+    #[command(subcommand)]
+    WebhookKey(webhook_key::WebhookKeyCommand),
     /// Create, list, show, update and delete rooms through the API.
     Rooms(rooms::RoomsArgs),
     /// Mint, refresh, revoke and introspect join tokens through the API; decode and verify tokens.
@@ -68,6 +72,10 @@ async fn main() -> std::process::ExitCode {
         Command::SigningKeys(cmd) => {
             telemetry::init_stderr_warnings();
             signing_keys::run(cmd).await
+        }
+        Command::WebhookKey(cmd) => {
+            telemetry::init_stderr_warnings();
+            webhook_key::run(cmd).await
         }
         // These print their own errors and pick their exit code (see `output::EXIT_CODES_HELP`).
         Command::Rooms(args) => return rooms::run(args).await,

@@ -31,6 +31,16 @@ pub struct ServeArgs {
     /// How long an admission or a lease renewal by the media server's link vouches for a participant (5s..=1h).
     #[arg(long, env = "ROOMGATE_PARTICIPANT_LEASE", default_value = "30s", value_parser = lease)]
     participant_lease: Duration,
+    /// Deliver webhooks to loopback, private, link-local and reserved addresses too (for tests and local
+    /// development; by default they are refused, checked on the resolved address at each delivery).
+    #[arg(long, env = "ROOMGATE_WEBHOOK_ALLOW_PRIVATE_TARGETS")]
+    webhook_allow_private_targets: bool,
+    /// Give up a webhook event not delivered this long after it occurred (1m..=7d).
+    #[arg(long, env = "ROOMGATE_WEBHOOK_GIVE_UP_AFTER", default_value = "24h", value_parser = give_up_after)]
+    webhook_give_up_after: Duration,
+    /// The delay before a failed webhook's first retry; each next one doubles, up to 10 minutes (100ms..=10m).
+    #[arg(long, env = "ROOMGATE_WEBHOOK_FIRST_RETRY_DELAY", default_value = "5s", value_parser = first_retry_delay)]
+    webhook_first_retry_delay: Duration,
     /// Rotate the signing key automatically when the newest is this old (e.g. 30d); off by default.
     #[arg(long, env = "ROOMGATE_ROTATE_SIGNING_KEYS_EVERY", value_parser = humantime::parse_duration)]
     rotate_signing_keys_every: Option<Duration>,
@@ -65,6 +75,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         rotate_every: args.rotate_signing_keys_every,
         metrics_on_api_listener: args.telemetry.metrics_on_api_listener,
         participant_lease: args.participant_lease,
+        webhooks: roomgate_server::webhooks::WebhookConfig {
+            allow_private_targets: args.webhook_allow_private_targets,
+            give_up_after: args.webhook_give_up_after,
+            first_retry_delay: args.webhook_first_retry_delay,
+            ..Default::default()
+        },
         ..Config::default()
     };
     args.limits.apply(&mut config);
@@ -217,6 +233,31 @@ async fn shutdown_signal() {
 }
 
 /// A lease: 5 s to 1 h (shorter than the link's renewals could keep up with, or long enough to hide a dead server).
+fn bounded(text: &str, range: std::ops::RangeInclusive<Duration>, what: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if range.contains(&d) {
+        Ok(d)
+    } else {
+        Err(what.into())
+    }
+}
+
+fn give_up_after(text: &str) -> Result<Duration, String> {
+    bounded(
+        text,
+        Duration::from_secs(60)..=Duration::from_secs(7 * 24 * 3600),
+        "must be between 1m and 7d",
+    )
+}
+
+fn first_retry_delay(text: &str) -> Result<Duration, String> {
+    bounded(
+        text,
+        Duration::from_millis(100)..=Duration::from_secs(600),
+        "must be between 100ms and 10m",
+    )
+}
+
 fn lease(text: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
     if (Duration::from_secs(5)..=Duration::from_secs(3600)).contains(&d) {

@@ -57,6 +57,19 @@ pub const REVOCATION_FEED: &str = "roomgate_revocation_feed_requests_total";
 /// Introspections answered, by `outcome` (`active`, the inactive reason, or `not_ours`: not the caller's token,
 /// or no token).
 pub const INTROSPECTIONS: &str = "roomgate_token_introspections_total";
+/// Webhook events stored in the outbox, by `event_type`.
+pub const WEBHOOKS_QUEUED: &str = "roomgate_webhook_events_queued_total";
+/// Webhook events a receiver acknowledged (2xx), by `event_type`.
+pub const WEBHOOKS_DELIVERED: &str = "roomgate_webhook_events_delivered_total";
+/// Webhook events rescheduled after every URL of an attempt failed, by `event_type`.
+pub const WEBHOOKS_RETRIED: &str = "roomgate_webhook_events_retried_total";
+/// Webhook events given up (not delivered within the horizon), by `event_type`.
+pub const WEBHOOKS_FAILED: &str = "roomgate_webhook_events_failed_total";
+/// Failed posts of a webhook to one URL, by `reason` (`status`, `timeout`, `connect`, `refused_target`: the SSRF
+/// guard, `invalid_url`, `error`).
+pub const WEBHOOK_ATTEMPTS_FAILED: &str = "roomgate_webhook_attempts_failed_total";
+/// From an event to its acknowledgement, retries included.
+pub const WEBHOOK_LATENCY: &str = "roomgate_webhook_delivery_latency_seconds";
 /// Always 1, labelled with the `version`.
 pub const BUILD_INFO: &str = "roomgate_build_info";
 
@@ -65,12 +78,23 @@ const BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Webhook latency buckets in seconds: from a receiver on the same network to a day of retries.
+const WEBHOOK_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0,
+    21600.0, 86400.0,
+];
+
 /// The process's recorder, installed on first use.
 pub(crate) fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
             .set_buckets(BUCKETS)
+            .expect("the bucket list is not empty")
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full(WEBHOOK_LATENCY.to_owned()),
+                WEBHOOK_BUCKETS,
+            )
             .expect("the bucket list is not empty")
             .build_recorder();
         let handle = recorder.handle();
@@ -125,6 +149,32 @@ fn describe() {
         "Time of each store operation, by outcome."
     );
     describe_counter!(RATE_LIMITED, Unit::Count, "Requests refused by a rate limit.");
+    describe_counter!(
+        WEBHOOKS_QUEUED,
+        Unit::Count,
+        "Webhook events stored in the outbox."
+    );
+    describe_counter!(
+        WEBHOOKS_DELIVERED,
+        Unit::Count,
+        "Webhook events a receiver acknowledged."
+    );
+    describe_counter!(
+        WEBHOOKS_RETRIED,
+        Unit::Count,
+        "Webhook events rescheduled after an attempt failed at every URL."
+    );
+    describe_counter!(WEBHOOKS_FAILED, Unit::Count, "Webhook events given up.");
+    describe_counter!(
+        WEBHOOK_ATTEMPTS_FAILED,
+        Unit::Count,
+        "Failed posts of a webhook to one URL."
+    );
+    describe_histogram!(
+        WEBHOOK_LATENCY,
+        Unit::Seconds,
+        "Time from a room event to its webhook's acknowledgement."
+    );
     describe_counter!(
         CLIENT_IP_HEADER_UNUSABLE,
         Unit::Count,
@@ -312,6 +362,32 @@ pub fn token_refreshed(scheme: &'static str) {
 /// Counts a stored revocation (`selector` is its fixed name).
 pub fn revocation_created(selector: &'static str) {
     counter!(REVOCATIONS_CREATED, "selector" => selector).increment(1);
+}
+
+/// Counts a queued webhook event.
+pub fn webhook_queued(event_type: &'static str) {
+    counter!(WEBHOOKS_QUEUED, "event_type" => event_type).increment(1);
+}
+
+/// Counts a delivered webhook event and its latency.
+pub fn webhook_delivered(event_type: &'static str, latency: Duration) {
+    counter!(WEBHOOKS_DELIVERED, "event_type" => event_type).increment(1);
+    histogram!(WEBHOOK_LATENCY).record(latency.as_secs_f64());
+}
+
+/// Counts a rescheduled webhook event.
+pub fn webhook_retried(event_type: &'static str) {
+    counter!(WEBHOOKS_RETRIED, "event_type" => event_type).increment(1);
+}
+
+/// Counts a webhook event given up.
+pub fn webhook_failed(event_type: &'static str) {
+    counter!(WEBHOOKS_FAILED, "event_type" => event_type).increment(1);
+}
+
+/// Counts a failed post to one URL (`reason` is a fixed name).
+pub fn webhook_attempt_failed(reason: &'static str) {
+    counter!(WEBHOOK_ATTEMPTS_FAILED, "reason" => reason).increment(1);
 }
 
 /// Counts an introspection (`outcome` is a fixed name).

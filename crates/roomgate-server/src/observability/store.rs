@@ -6,6 +6,7 @@ use roomgate_store::{
     Admission, Admitted, ApiKeyRecord, FeedEntry, KeyAuth, Moderated, ModerationRequest, NewApiKey,
     NewRevocation, ParticipantFilter, ParticipantRecord, RefreshCheck, Result, RevocationRecord, RoomFilter,
     RoomPatch, RoomRecord, SessionFilter, SessionRecord, Settled, SigningKeyRecord, Store, TokenFacts,
+    WebhookEventRecord, WebhookSettlement,
 };
 use uuid::Uuid;
 
@@ -246,6 +247,36 @@ impl Store for InstrumentedStore {
 
     async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()> {
         timed("delete_room", self.inner.delete_room(account_id, id)).await
+    }
+
+    async fn claim_webhook_events(&self, now: i64, limit: u32) -> Result<Vec<WebhookEventRecord>> {
+        timed(
+            "claim_webhook_events",
+            self.inner.claim_webhook_events(now, limit),
+        )
+        .await
+    }
+
+    async fn settle_webhook_event(
+        &self,
+        seq: i64,
+        how: &WebhookSettlement,
+        now: i64,
+        error: Option<&str>,
+    ) -> Result<()> {
+        timed(
+            "settle_webhook_event",
+            self.inner.settle_webhook_event(seq, how, now, error),
+        )
+        .await
+    }
+
+    async fn prune_webhook_events(&self, before: i64) -> Result<u64> {
+        timed("prune_webhook_events", self.inner.prune_webhook_events(before)).await
+    }
+
+    async fn webhook_key(&self, new: &SigningKeyRecord) -> Result<SigningKeyRecord> {
+        timed("webhook_key", self.inner.webhook_key(new)).await
     }
 
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {

@@ -69,3 +69,27 @@ pub(super) async fn jwks(State(app): State<AppState>) -> Response {
     );
     response
 }
+
+/// The key that verifies webhook signatures.
+#[utoipa::path(
+    get,
+    path = "/v2/webhook_public_key",
+    tag = "Keys and health",
+    operation_id = "GetWebhookPublicKey",
+    summary = "Webhook public key (roomgate extension)",
+    description = "The Ed25519 public key, base64, that verifies the `telnyx-signature-ed25519` header of \
+        roomgate's webhook deliveries (a Telnyx SDK's `webhooks.unwrap(body, headers=..., key=...)`). The same for \
+        every account and replica.",
+    responses(
+        (status = 200, description = "The key.", body = roomgate_types::Data<roomgate_types::WebhookPublicKey>),
+        super::openapi::KeyErrors,
+    ),
+)]
+pub(super) async fn webhook_public_key(
+    State(app): State<AppState>,
+    _auth: crate::extract::Account,
+) -> Json<roomgate_types::Data<roomgate_types::WebhookPublicKey>> {
+    Json(roomgate_types::Data::new(roomgate_types::WebhookPublicKey {
+        public_key: app.webhook_key().public_base64().to_owned(),
+    }))
+}

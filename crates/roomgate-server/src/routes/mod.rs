@@ -69,6 +69,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(token_routes)
         .merge(jwks)
         .route("/v2/rooms", post(rooms::create).get(rooms::list))
+        .route("/v2/webhook_public_key", get(meta::webhook_public_key))
         .route(
             "/v2/rooms/{room_id}",
             get(rooms::view).patch(rooms::update).delete(rooms::delete),

@@ -26,3 +26,4 @@ mod replicas;
 mod revocations;
 mod rooms;
 mod tokens;
+mod webhooks;

@@ -359,6 +359,7 @@ fn every_route_is_documented_and_every_error_is_a_telnyx_error_body() {
         "POST /v2/room_participants/{room_participant_id}/actions/leave",
         "POST /v2/room_participants/actions/renew",
         "GET /v2/room_commands",
+        "GET /v2/webhook_public_key",
         "GET /.well-known/jwks.json",
         "GET /healthz",
         "GET /readyz",

@@ -15,6 +15,7 @@ use crate::{
     revoking,
     rows::{self, Columns},
     shared::SqlBackend,
+    webhooks::{Outbox, Target},
     NewRevocation, Result, RevocationSelector, StoreError,
 };
 
@@ -76,18 +77,57 @@ fn ids(rows: &[impl Columns]) -> Result<Vec<Uuid>> {
     rows.iter().map(|r| r.id("id")).collect()
 }
 
-/// Takes the room's lock: its `max_participants` and active session; `NotFound` if it is not the account's.
-async fn lock_room<B: SqlBackend>(
-    b: &B,
-    tx: &mut B::Tx,
-    account_id: Uuid,
-    room_id: Uuid,
-) -> Result<(i64, Option<Uuid>)> {
+/// A room whose lock a transaction holds.
+struct Locked {
+    max_participants: i64,
+    active_session: Option<Uuid>,
+    /// What the transaction reports to the room's webhook.
+    outbox: Outbox,
+}
+
+/// Takes the room's lock: its `max_participants`, active session and webhook settings; `NotFound` if it is not
+/// the account's.
+async fn lock_room<B: SqlBackend>(b: &B, tx: &mut B::Tx, account_id: Uuid, room_id: Uuid) -> Result<Locked> {
     let rows = b.tx_all(tx, &sql::lock_room(account_id, room_id)).await?;
     let row = rows.first().ok_or(StoreError::NotFound)?;
     let max: i32 = row.get("max_participants")?;
+    let outbox = Outbox::new(account_id, room_id, Target::of(row)?);
     let active = b.tx_all(tx, &sql::active_session(room_id)).await?;
-    Ok((i64::from(max), active.first().map(|r| r.id("id")).transpose()?))
+    Ok(Locked {
+        max_participants: i64::from(max),
+        active_session: active.first().map(|r| r.id("id")).transpose()?,
+        outbox,
+    })
+}
+
+/// Writes the transaction's webhook events and commits it (see [`SqlBackend::commit`] for `feed_of`).
+async fn commit<B: SqlBackend>(
+    b: &B,
+    mut tx: B::Tx,
+    outbox: Outbox,
+    feed_of: Option<Uuid>,
+    out: &mut Settled,
+) -> Result<()> {
+    out.webhooks.extend(outbox.write(b, &mut tx).await?);
+    b.commit(tx, feed_of).await
+}
+
+/// Marks these live participants left.
+async fn mark_left<B: SqlBackend>(
+    b: &B,
+    tx: &mut B::Tx,
+    ids_: &[Uuid],
+    now: i64,
+    outbox: &mut Outbox,
+    out: &mut Settled,
+) -> Result<()> {
+    if ids_.is_empty() {
+        return Ok(());
+    }
+    let left = b.tx_all(tx, &sql::mark_left(ids_, now)).await?;
+    outbox.left(&left)?;
+    out.left.extend(ids(&left)?);
+    Ok(())
 }
 
 /// Expires the session's run-out leases, and ends it if that emptied it.
@@ -96,11 +136,13 @@ async fn settle<B: SqlBackend>(
     tx: &mut B::Tx,
     session_id: Uuid,
     now: i64,
+    outbox: &mut Outbox,
     out: &mut Settled,
 ) -> Result<bool> {
     let left = b.tx_all(tx, &sql::expire_leases(session_id, now)).await?;
+    outbox.left(&left)?;
     out.left.extend(ids(&left)?);
-    end_if_empty(b, tx, session_id, now, out).await
+    end_if_empty(b, tx, session_id, now, outbox, out).await
 }
 
 async fn end_if_empty<B: SqlBackend>(
@@ -108,13 +150,15 @@ async fn end_if_empty<B: SqlBackend>(
     tx: &mut B::Tx,
     session_id: Uuid,
     now: i64,
+    outbox: &mut Outbox,
     out: &mut Settled,
 ) -> Result<bool> {
-    let ended = b.tx_execute(tx, &sql::end_if_empty(session_id, now)).await? > 0;
-    if ended {
+    let ended = b.tx_all(tx, &sql::end_if_empty(session_id, now)).await?;
+    outbox.sessions_ended(&ended)?;
+    if !ended.is_empty() {
         out.ended_sessions.push(session_id);
     }
-    Ok(ended)
+    Ok(!ended.is_empty())
 }
 
 /// Numbers `commands` and `revocations` after everything the account's feed holds (revocations first) and
@@ -179,18 +223,24 @@ pub(crate) async fn admit<B: SqlBackend>(b: &B, a: &Admission) -> Result<Admitte
     let p = &a.participant;
     let now = p.joined_at;
     let mut tx = b.begin().await?;
-    let (max, mut session) = lock_room(b, &mut tx, p.account_id, p.room_id).await?;
+    let Locked {
+        max_participants: max,
+        active_session: mut session,
+        mut outbox,
+    } = lock_room(b, &mut tx, p.account_id, p.room_id).await?;
     let mut settled = Settled::default();
     if let Some(s) = session {
-        if settle(b, &mut tx, s, now, &mut settled).await? {
+        if settle(b, &mut tx, s, now, &mut outbox, &mut settled).await? {
             session = None;
         }
     }
     let mut replaced = Vec::new();
     if let (Some(s), Some(identity)) = (session, p.identity.as_deref()) {
-        replaced = ids(&b
+        let left = b
             .tx_all(&mut tx, &sql::replace_identity(s, identity, now))
-            .await?)?;
+            .await?;
+        outbox.left(&left)?;
+        replaced = ids(&left)?;
     }
     let (session_id, session_started) = match session {
         Some(s) => {
@@ -205,6 +255,7 @@ pub(crate) async fn admit<B: SqlBackend>(b: &B, a: &Admission) -> Result<Admitte
         None => {
             let insert = sql::insert_session(a.new_session_id, p.account_id, p.room_id, now);
             b.tx_execute(&mut tx, &insert).await?;
+            outbox.session_started(a.new_session_id, now);
             (a.new_session_id, true)
         }
     };
@@ -215,6 +266,7 @@ pub(crate) async fn admit<B: SqlBackend>(b: &B, a: &Admission) -> Result<Admitte
     };
     b.tx_execute(&mut tx, &sql::insert_participant(&participant))
         .await?;
+    outbox.joined(&participant);
     let kicks = replaced
         .iter()
         .map(|&old| {
@@ -231,12 +283,13 @@ pub(crate) async fn admit<B: SqlBackend>(b: &B, a: &Admission) -> Result<Admitte
         })
         .collect();
     publish(b, &mut tx, p.account_id, Vec::new(), kicks).await?;
-    b.commit(tx, (!replaced.is_empty()).then_some(p.account_id))
-        .await?;
+    let feed_of = (!replaced.is_empty()).then_some(p.account_id);
+    commit(b, tx, outbox, feed_of, &mut settled).await?;
     Ok(Admitted {
         participant,
         session_started,
         replaced,
+        webhooks: settled.webhooks,
     })
 }
 
@@ -253,14 +306,12 @@ pub(crate) async fn leave<B: SqlBackend>(
         return Ok((found, settled));
     }
     let mut tx = b.begin().await?;
-    lock_room(b, &mut tx, account_id, found.room_id).await?;
-    if b.tx_execute(&mut tx, &sql::mark_left(&[id], now)).await? > 0 {
-        settled.left.push(id);
-    }
-    end_if_empty(b, &mut tx, found.session_id, now, &mut settled).await?;
+    let mut outbox = lock_room(b, &mut tx, account_id, found.room_id).await?.outbox;
+    mark_left(b, &mut tx, &[id], now, &mut outbox, &mut settled).await?;
+    end_if_empty(b, &mut tx, found.session_id, now, &mut outbox, &mut settled).await?;
     let after = b.tx_all(&mut tx, &sql::participant_of(account_id, id)).await?;
     let after = participant(after.first().ok_or(StoreError::NotFound)?)?;
-    b.commit(tx, None).await?;
+    commit(b, tx, outbox, None, &mut settled).await?;
     Ok((after, settled))
 }
 
@@ -283,14 +334,14 @@ pub(crate) async fn expire<B: SqlBackend>(b: &B, now: i64) -> Result<Settled> {
     for row in b.all(&sql::expired_sessions(now)).await? {
         let (session, room, account) = (row.id("session_id")?, row.id("room_id")?, row.id("account_id")?);
         let mut tx = b.begin().await?;
-        match lock_room(b, &mut tx, account, room).await {
-            Ok(_) => {}
+        let mut outbox = match lock_room(b, &mut tx, account, room).await {
+            Ok(locked) => locked.outbox,
             // Deleted meanwhile: its participants went with it.
             Err(StoreError::NotFound) => continue,
             Err(e) => return Err(e),
-        }
-        settle(b, &mut tx, session, now, &mut settled).await?;
-        b.commit(tx, None).await?;
+        };
+        settle(b, &mut tx, session, now, &mut outbox, &mut settled).await?;
+        commit(b, tx, outbox, None, &mut settled).await?;
     }
     Ok(settled)
 }
@@ -304,9 +355,9 @@ pub(crate) async fn moderate<B: SqlBackend>(b: &B, req: &ModerationRequest) -> R
         return Ok(out);
     }
     let mut tx = b.begin().await?;
-    lock_room(b, &mut tx, req.account_id, found.room_id).await?;
-    if settle(b, &mut tx, found.id, now, &mut out.settled).await? {
-        b.commit(tx, None).await?;
+    let mut outbox = lock_room(b, &mut tx, req.account_id, found.room_id).await?.outbox;
+    if settle(b, &mut tx, found.id, now, &mut outbox, &mut out.settled).await? {
+        commit(b, tx, outbox, None, &mut out.settled).await?;
         return Ok(out);
     }
     let live = b.tx_all(&mut tx, &sql::live_participants(found.id)).await?;
@@ -343,22 +394,15 @@ pub(crate) async fn moderate<B: SqlBackend>(b: &B, req: &ModerationRequest) -> R
     let (mut revocations, mut commands) = (Vec::new(), Vec::new());
     match &req.action {
         Moderation::End => {
-            if !out.participants.is_empty() {
-                b.tx_execute(&mut tx, &sql::mark_left(&out.participants, now))
-                    .await?;
-                out.settled.left.extend(&out.participants);
-            }
-            b.tx_execute(&mut tx, &sql::end_session(found.id, now)).await?;
+            mark_left(b, &mut tx, &out.participants, now, &mut outbox, &mut out.settled).await?;
+            let ended = b.tx_all(&mut tx, &sql::end_session(found.id, now)).await?;
+            outbox.sessions_ended(&ended)?;
             out.settled.ended_sessions.push(found.id);
             revocations.push(revocation(RevocationSelector::IssuedBefore(now), "session ended"));
             commands.push(cmd(None, CommandKind::SessionEnd, Vec::new(), Some("ended")));
         }
         Moderation::Kick(_) => {
-            if !out.participants.is_empty() {
-                b.tx_execute(&mut tx, &sql::mark_left(&out.participants, now))
-                    .await?;
-                out.settled.left.extend(&out.participants);
-            }
+            mark_left(b, &mut tx, &out.participants, now, &mut outbox, &mut out.settled).await?;
             let mut identities: Vec<&str> = Vec::new();
             for p in &chosen {
                 match p.identity.as_deref() {
@@ -371,7 +415,7 @@ pub(crate) async fn moderate<B: SqlBackend>(b: &B, req: &ModerationRequest) -> R
                 }
                 commands.push(cmd(Some(p.id), CommandKind::Kick, Vec::new(), Some("kicked")));
             }
-            end_if_empty(b, &mut tx, found.id, now, &mut out.settled).await?;
+            end_if_empty(b, &mut tx, found.id, now, &mut outbox, &mut out.settled).await?;
         }
         Moderation::Mute(_, kinds) | Moderation::Unmute(_, kinds) => {
             let kind = match &req.action {
@@ -385,7 +429,14 @@ pub(crate) async fn moderate<B: SqlBackend>(b: &B, req: &ModerationRequest) -> R
     }
     let published = !revocations.is_empty() || !commands.is_empty();
     out.revocations = publish(b, &mut tx, req.account_id, revocations, commands).await?;
-    b.commit(tx, published.then_some(req.account_id)).await?;
+    commit(
+        b,
+        tx,
+        outbox,
+        published.then_some(req.account_id),
+        &mut out.settled,
+    )
+    .await?;
     Ok(out)
 }
 

@@ -1,7 +1,7 @@
 //! The live room's records: sessions, participants, and the commands media servers carry out.
 use uuid::Uuid;
 
-use crate::{RevocationRecord, RevocationSelector, UnixMicros, UnixSecs};
+use crate::{webhooks::WebhookEventType, RevocationRecord, RevocationSelector, UnixMicros, UnixSecs};
 
 /// A session of a room: active while `ended_at` is `None`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +93,8 @@ pub struct Admitted {
     pub session_started: bool,
     /// Earlier participants of the same identity it replaced (each now left, with a kick in the feed).
     pub replaced: Vec<Uuid>,
+    /// The webhook events it queued (with anything else it settled), in order.
+    pub webhooks: Vec<WebhookEventType>,
 }
 
 /// What a session's live room changes when a change ends: who left and whether the session ended.
@@ -102,6 +104,8 @@ pub struct Settled {
     pub left: Vec<Uuid>,
     /// Sessions that ended.
     pub ended_sessions: Vec<Uuid>,
+    /// The webhook events queued, in order.
+    pub webhooks: Vec<WebhookEventType>,
 }
 
 /// Which participants a moderation action chooses.

@@ -7,15 +7,20 @@ use crate::sql::{int, Statement, Value};
 pub(crate) const SESSION_COLUMNS: &str = "id, account_id, room_id, created_at, updated_at, ended_at";
 pub(crate) const PARTICIPANT_COLUMNS: &str = "id, account_id, room_id, session_id, identity, name, context, \
      permissions, jti, token_iat, joined_at, updated_at, left_at, lease_expires_at";
+/// What a participant's `left` event reports, returned by the statements that mark participants left.
+const LEFT_COLUMNS: &str = "id, session_id, context, joined_at, left_at";
+/// What a `session.ended` event reports, returned by the statements that end sessions.
+const ENDED_COLUMNS: &str = "id, created_at, ended_at";
 pub(crate) const COMMAND_COLUMNS: &str =
     "seq, id, account_id, room_id, session_id, participant_id, kind, kinds, reason, created_at, expires_at";
 
 /// The room's row lock (held to commit): every change of a room's live state takes it first, so they are
 /// serialized on every replica (PostgreSQL: a no-key update; SQLite: the one write lock, taken by this first
-/// write). Returns the room's limit.
+/// write). Returns the room's limit and webhook settings.
 pub(crate) fn lock_room(account_id: Uuid, room_id: Uuid) -> Statement {
     Statement::new(
-        "UPDATE rooms SET updated_at = updated_at WHERE id = $1 AND account_id = $2 RETURNING max_participants",
+        "UPDATE rooms SET updated_at = updated_at WHERE id = $1 AND account_id = $2 \
+         RETURNING max_participants, webhook_event_url, webhook_event_failover_url, webhook_timeout_secs",
     )
     .bind(room_id)
     .bind(account_id)
@@ -30,39 +35,41 @@ pub(crate) fn active_session(room_id: Uuid) -> Statement {
 
 /// Marks the session's participants whose lease ran out as left at their lease's end.
 pub(crate) fn expire_leases(session_id: Uuid, now: i64) -> Statement {
-    Statement::new(
+    Statement::new(format!(
         "UPDATE room_participants SET left_at = lease_expires_at, updated_at = $2 \
-         WHERE session_id = $1 AND left_at IS NULL AND lease_expires_at <= $2 RETURNING id",
-    )
+         WHERE session_id = $1 AND left_at IS NULL AND lease_expires_at <= $2 RETURNING {LEFT_COLUMNS}"
+    ))
     .bind(session_id)
     .bind(now)
 }
 
 /// Ends the session if no participant is left in it.
 pub(crate) fn end_if_empty(session_id: Uuid, now: i64) -> Statement {
-    Statement::new(
+    Statement::new(format!(
         "UPDATE room_sessions SET ended_at = $2, updated_at = $2 WHERE id = $1 AND ended_at IS NULL \
-         AND NOT EXISTS (SELECT 1 FROM room_participants WHERE session_id = $1 AND left_at IS NULL)",
-    )
+         AND NOT EXISTS (SELECT 1 FROM room_participants WHERE session_id = $1 AND left_at IS NULL) \
+         RETURNING {ENDED_COLUMNS}"
+    ))
     .bind(session_id)
     .bind(now)
 }
 
 /// Ends the session whoever is in it.
 pub(crate) fn end_session(session_id: Uuid, now: i64) -> Statement {
-    Statement::new(
-        "UPDATE room_sessions SET ended_at = $2, updated_at = $2 WHERE id = $1 AND ended_at IS NULL",
-    )
+    Statement::new(format!(
+        "UPDATE room_sessions SET ended_at = $2, updated_at = $2 WHERE id = $1 AND ended_at IS NULL \
+         RETURNING {ENDED_COLUMNS}"
+    ))
     .bind(session_id)
     .bind(now)
 }
 
 /// Marks the live participants of `identity` in the session left.
 pub(crate) fn replace_identity(session_id: Uuid, identity: &str, now: i64) -> Statement {
-    Statement::new(
+    Statement::new(format!(
         "UPDATE room_participants SET left_at = $3, updated_at = $3 \
-         WHERE session_id = $1 AND identity = $2 AND left_at IS NULL RETURNING id",
-    )
+         WHERE session_id = $1 AND identity = $2 AND left_at IS NULL RETURNING {LEFT_COLUMNS}"
+    ))
     .bind(session_id)
     .bind(identity)
     .bind(now)
@@ -122,7 +129,8 @@ fn placeholders(first: usize, n: usize) -> String {
 /// Marks these live participants left.
 pub(crate) fn mark_left(ids: &[Uuid], now: i64) -> Statement {
     let mut s = Statement::new(format!(
-        "UPDATE room_participants SET left_at = $1, updated_at = $1 WHERE left_at IS NULL AND id IN ({})",
+        "UPDATE room_participants SET left_at = $1, updated_at = $1 WHERE left_at IS NULL AND id IN ({}) \
+         RETURNING {LEFT_COLUMNS}",
         placeholders(2, ids.len())
     ))
     .bind(now);

@@ -121,6 +121,7 @@ pub(in crate::routes) async fn admit(
         Err(StoreError::NotFound) => return Err(ApiError::NotAdmitted { reason: "invalid" }),
         Err(e) => return Err(e.into()),
     };
+    app.webhook_wake().queued(&admitted.webhooks);
     let p = &admitted.participant;
     // Never the identity, name or context at info level: they may be personal data.
     tracing::info!(%room_id, participant = %p.id, session = %p.session_id, started = admitted.session_started,
@@ -151,6 +152,7 @@ pub(in crate::routes) async fn leave(
         .leave_participant(auth.account_id, id, now)
         .await
         .map_err(not_found("Room participant"))?;
+    app.webhook_wake().queued(&settled.webhooks);
     if !settled.left.is_empty() {
         tracing::info!(room_id = %p.room_id, participant = %p.id, session_ended = !settled.ended_sessions.is_empty(),
             "participant left");

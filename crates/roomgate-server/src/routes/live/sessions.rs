@@ -210,6 +210,7 @@ async fn act(
         })
         .await
         .map_err(not_found("Room session"))?;
+    app.webhook_wake().queued(&moderated.settled.webhooks);
     tracing::info!(session = %id, action, participants = moderated.participants.len(),
         revocations = moderated.revocations.len(), "room session moderated");
     Ok(Json(Data::new(ActionResult { result: "ok".into() })))

@@ -9,6 +9,8 @@
 //! let rooms = server.url("/v2/rooms"); // with `server.key.secret` as the bearer token
 //! # }
 //! ```
+pub mod receiver;
+
 use std::{sync::Arc, time::Duration};
 
 pub use roomgate_store::testing::{Backend, TestDatabase};
