@@ -257,6 +257,15 @@ pub(crate) fn claim(now: UnixMicros, limit: u32, lock: &str) -> Statement {
     .bind(i64::from(limit))
 }
 
+/// One row if any event is due.
+pub(crate) fn any_due(now: UnixMicros) -> Statement {
+    Statement::new(
+        "SELECT seq FROM webhook_events WHERE done_at IS NULL AND next_attempt_at <= $1 \
+         AND (claimed_until IS NULL OR claimed_until <= $1) LIMIT 1",
+    )
+    .bind(now)
+}
+
 /// Records how the attempt on `seq` ended.
 pub(crate) fn settle(seq: i64, how: &WebhookSettlement, now: UnixMicros, error: Option<&str>) -> Statement {
     let error: Value = error.map(|e| e.chars().take(500).collect::<String>()).into();

@@ -343,3 +343,24 @@ backend_test! {
         drop(replica);
     }
 }
+
+backend_test! {
+    async fn an_event_not_delivered_within_the_horizon_is_given_up_and_counted(backend: Backend) {
+        let mut config = hook_config();
+        config.webhooks.give_up_after = Duration::from_millis(700);
+        let app = TestApp::spawn_with(backend, config).await;
+        let hook = WebhookReceiver::start().await;
+        hook.plan(std::iter::repeat_n(Reply::Status(500), 3));
+        let room = app.hooked_room(json!({"webhook_event_url": hook.url})).await;
+        app.enter(&room, "alice", None).await;
+
+        // 200 ms, then 400 ms, doubling: the third attempt's retry would fall past 700 ms, so it is the last.
+        let hits = hook.wait_for(4, WITHIN).await;
+        let tried: Vec<&str> = types(&hits[..hits.len() - 1]).into_iter().collect();
+        assert!(tried.iter().all(|t| *t == "video.room.session.started"), "{tried:?}");
+        assert!((2..=3).contains(&tried.len()), "{tried:?}");
+        assert_eq!(hits.last().unwrap().event_type(), "video.room.participant.joined", "the room goes on");
+        assert_eq!(app.metric("roomgate_webhook_events_failed_total").await, 1.0);
+        assert_eq!(app.metric("roomgate_webhook_events_delivered_total").await, 1.0);
+    }
+}

@@ -11,3 +11,4 @@ mod openapi;
 mod outage;
 mod revoking;
 mod startup;
+mod webhooks;
