@@ -528,3 +528,98 @@ def test_unknown_sessions_and_participants_are_not_found(no_retry):
         with pytest.raises(telnyx.NotFoundError) as err:
             call()
         assert_api_error(err.value, 404, "10005")
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+# roomgate must be started with --webhook-allow-private-targets: the receiver below listens on 127.0.0.1.
+
+
+@contextlib.contextmanager
+def webhook_receiver() -> Iterator[tuple[str, list[tuple[str, dict[str, str]]]]]:
+    """A receiver on 127.0.0.1 that records each delivery's body and headers and answers 200."""
+    import http.server
+    import threading
+
+    received: list[tuple[str, dict[str, str]]] = []
+    arrived = threading.Condition()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (the stdlib's name)
+            body = self.rfile.read(int(self.headers.get("content-length", "0"))).decode("utf-8")
+            with arrived:
+                received.append((body, dict(self.headers.items())))
+                arrived.notify_all()
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    finally:
+        server.shutdown()
+
+
+def wait_for(received: list, n: int, within: float = 20.0) -> list:
+    import time
+
+    deadline = time.monotonic() + within
+    while len(received) < n:
+        assert time.monotonic() < deadline, f"{len(received)} of {n} webhooks arrived: {received}"
+        time.sleep(0.05)
+    return list(received)
+
+
+def webhook_public_key() -> str:
+    import httpx
+
+    base_url, api_key = roomgate_settings()
+    resp = httpx.get(f"{base_url}/webhook_public_key", headers={"Authorization": f"Bearer {api_key}"}, timeout=30)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["data"]["public_key"]
+
+
+def test_webhooks_unwrap_with_the_sdk_and_refuse_a_changed_byte_or_an_old_timestamp(client, make_room, monkeypatch):
+    key = webhook_public_key()
+    with webhook_receiver() as (url, received):
+        room = make_room(max_participants=5, webhook_event_url=url)
+        alice = join(client, room.id, "alice")
+        client.rooms.sessions.actions.end(alice["session_id"])
+        deliveries = wait_for(received, 4)
+
+    events = []
+    for body, headers in deliveries:
+        event = client.webhooks.unwrap(body, headers=headers, key=key)
+        events.append(event)
+        data = json.loads(body)["data"]
+        assert data["record_type"] == "event" and data["payload"]["room_id"] == room.id
+        assert json.loads(body)["meta"] == {"attempt": 1, "delivered_to": url}
+    assert [json.loads(b)["data"]["event_type"] for b, _ in deliveries] == [
+        "video.room.session.started",
+        "video.room.participant.joined",
+        "video.room.participant.left",
+        "video.room.session.ended",
+    ]
+    joined = json.loads(deliveries[1][0])["data"]["payload"]
+    assert joined["participant_id"] == alice["id"] and joined["context"] == "ctx-alice"
+
+    body, headers = deliveries[1]
+    # One byte changed: the signature no longer holds.
+    changed = body.replace("ctx-alice", "ctx-alicf")
+    with pytest.raises(ValueError, match="Signature verification failed"):
+        client.webhooks.unwrap(changed, headers=headers, key=key)
+    # Another key: refused.
+    other = base64.b64encode(bytes(32)).decode()
+    with pytest.raises(ValueError):
+        client.webhooks.unwrap(body, headers=headers, key=other)
+    # The same delivery, checked ten minutes later (a replay): the SDK refuses its timestamp.
+    import time
+
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 600)
+    with pytest.raises(ValueError, match="too old"):
+        client.webhooks.unwrap(body, headers=headers, key=key)
