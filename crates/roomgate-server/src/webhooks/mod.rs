@@ -382,3 +382,49 @@ pub async fn deliver(app: AppState) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_webhook_key_debugs_and_signs_without_showing_its_private_half() {
+        let seed = [7u8; 32];
+        let record = new_record(&SigningKey::from_seed(&seed), None, 0, 0);
+        let key = WebhookKey::from_record(&record, None).unwrap();
+        let shown = format!("{key:?} {record:?}");
+        assert!(shown.contains(key.public_base64()), "{shown}");
+        for secret in [
+            base64::engine::general_purpose::STANDARD.encode(seed),
+            hex::encode(seed),
+            format!("{:?}", &seed[..]),
+        ] {
+            assert!(!shown.contains(&secret), "{shown}");
+        }
+        // Verified independently: the signature of "<timestamp>|<body>" under the public key.
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(key.signature(1_700_000_000, b"{}"))
+            .unwrap();
+        let public =
+            ed25519_dalek::VerifyingKey::from_bytes(&record.public_key.clone().try_into().unwrap()).unwrap();
+        let signature = ed25519_dalek::Signature::from_slice(&signature).unwrap();
+        assert!(public.verify_strict(b"1700000000|{}", &signature).is_ok());
+        assert!(public.verify_strict(b"1700000001|{}", &signature).is_err());
+    }
+
+    #[test]
+    fn retry_delays_double_with_jitter_up_to_the_cap() {
+        let config = WebhookConfig {
+            first_retry_delay: Duration::from_secs(5),
+            max_retry_delay: Duration::from_secs(600),
+            ..WebhookConfig::default()
+        };
+        for (attempts, full) in [(1, 5), (2, 10), (3, 20), (8, 600), (40, 600)] {
+            for _ in 0..50 {
+                let d = retry_delay(&config, attempts);
+                let full = Duration::from_secs(full);
+                assert!(d >= full / 2 && d <= full, "attempt {attempts}: {d:?}");
+            }
+        }
+    }
+}

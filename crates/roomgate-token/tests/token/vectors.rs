@@ -221,3 +221,23 @@ fn long_but_allowed_tokens_verify_and_longer_ones_do_not() {
     }
     assert!(last_ok > MAX_TOKEN_LEN - 80, "{last_ok}");
 }
+
+/// `sign_message` (what signs webhook deliveries) is plain RFC 8032 Ed25519: RFC 8037 A.4's signature is the
+/// Ed25519 signature of its signing input, and RFC 8032 7.1 TEST 1's of the empty message.
+#[test]
+fn sign_message_is_rfc8032_ed25519() {
+    let key = SigningKey::from_seed(&seed());
+    let (input, signature) = A4_JWS.rsplit_once('.').unwrap();
+    assert_eq!(
+        key.sign_message(input.as_bytes()).to_vec(),
+        URL_SAFE_NO_PAD.decode(signature).unwrap()
+    );
+    let test1: [u8; 32] = hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(
+        hex::encode(SigningKey::from_seed(&test1).sign_message(b"")),
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+    );
+}
