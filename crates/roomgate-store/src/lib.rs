@@ -197,8 +197,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         patch: &RoomPatch,
         now: UnixMicros,
     ) -> Result<RoomRecord>;
-    /// Deletes a room; `NotFound` if it is not the account's.
-    async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()>;
+    /// Deletes a room; `NotFound` if it is not the account's. A session it has is ended first, in the same
+    /// transaction: its participants left, a `session_end` command in the feed (kept until `command_expires_at`)
+    /// and the room's webhook events queued, as for an ended session.
+    async fn delete_room(
+        &self,
+        account_id: Uuid,
+        id: Uuid,
+        now: UnixMicros,
+        command_expires_at: UnixMicros,
+    ) -> Result<Settled>;
 
     /// Every signing key, oldest first.
     /// Claims up to `limit` due webhook events for this replica to deliver, each the oldest pending one of its

@@ -333,8 +333,14 @@ impl<B: SqlBackend> Store for B {
         rows::room(&one(self, &sql::update_room(account_id, id, patch, now)).await?)
     }
 
-    async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()> {
-        found(self.execute(&sql::delete_room(account_id, id)).await?)
+    async fn delete_room(
+        &self,
+        account_id: Uuid,
+        id: Uuid,
+        now: i64,
+        command_expires_at: i64,
+    ) -> Result<Settled> {
+        live::delete_room(self, account_id, id, (now, command_expires_at)).await
     }
 
     async fn claim_webhook_events(&self, now: i64, limit: u32) -> Result<Vec<WebhookEventRecord>> {

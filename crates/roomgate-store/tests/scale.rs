@@ -48,10 +48,10 @@ backend_test! {
         assert_eq!((total(store.as_ref(), a).await, total(store.as_ref(), b).await), (3000, 1500));
         let one = room(a, None, 10_000);
         store.insert_room(&one).await.unwrap();
-        store.delete_room(a, one.id).await.unwrap();
-        store.delete_room(a, bulk[1].id).await.unwrap();
-        assert!(matches!(store.delete_room(a, bulk[1].id).await, Err(StoreError::NotFound)));
-        assert!(matches!(store.delete_room(a, bulk[0].id).await, Err(StoreError::NotFound)), "b's room");
+        store.delete_room(a, one.id, 1, 1).await.unwrap();
+        store.delete_room(a, bulk[1].id, 1, 1).await.unwrap();
+        assert!(matches!(store.delete_room(a, bulk[1].id, 1, 1).await, Err(StoreError::NotFound)));
+        assert!(matches!(store.delete_room(a, bulk[0].id, 1, 1).await, Err(StoreError::NotFound)), "b's room");
         assert_eq!((total(store.as_ref(), a).await, total(store.as_ref(), b).await), (2999, 1500));
         // A bulk insert that fails leaves neither rooms nor counts behind.
         let clash = vec![room(a, Some("new".into()), 1), room(a, Some("r2".into()), 2)];

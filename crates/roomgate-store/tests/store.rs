@@ -145,12 +145,12 @@ backend_test! {
         assert!(updated.updated_at > r.updated_at, "updated_at moves even within the same microsecond");
         let other = store.ensure_account("b", 1).await.unwrap();
         assert!(matches!(store.update_room(other, r.id, &patch, 11).await, Err(StoreError::NotFound)));
-        assert!(matches!(store.delete_room(other, r.id).await, Err(StoreError::NotFound)));
+        assert!(matches!(store.delete_room(other, r.id, 1, 1).await, Err(StoreError::NotFound)));
         assert!(store.room_exists(r.id).await.unwrap());
-        store.delete_room(a, r.id).await.unwrap();
+        store.delete_room(a, r.id, 1, 1).await.unwrap();
         assert!(!store.room_exists(r.id).await.unwrap());
         assert!(matches!(store.get_room(a, r.id).await, Err(StoreError::NotFound)));
-        assert!(matches!(store.delete_room(a, r.id).await, Err(StoreError::NotFound)));
+        assert!(matches!(store.delete_room(a, r.id, 1, 1).await, Err(StoreError::NotFound)));
     }
 }
 
@@ -237,7 +237,7 @@ backend_test! {
         assert_eq!(server.authorize_room(&[5; 32], r.id).await.unwrap().map(|(_, found)| found), Some(true));
         assert!(server.room_exists(r.id).await.unwrap());
 
-        cli.delete_room(a, r.id).await.unwrap();
+        cli.delete_room(a, r.id, 1, 1).await.unwrap();
         cli.revoke_api_key(k.id, 2).await.unwrap();
         assert!(!server.room_exists(r.id).await.unwrap());
         assert_eq!(server.authorize_room(&[5; 32], r.id).await.unwrap(), None);

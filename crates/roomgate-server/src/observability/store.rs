@@ -245,8 +245,18 @@ impl Store for InstrumentedStore {
         timed("update_room", self.inner.update_room(account_id, id, patch, now)).await
     }
 
-    async fn delete_room(&self, account_id: Uuid, id: Uuid) -> Result<()> {
-        timed("delete_room", self.inner.delete_room(account_id, id)).await
+    async fn delete_room(
+        &self,
+        account_id: Uuid,
+        id: Uuid,
+        now: i64,
+        command_expires_at: i64,
+    ) -> Result<Settled> {
+        timed(
+            "delete_room",
+            self.inner.delete_room(account_id, id, now, command_expires_at),
+        )
+        .await
     }
 
     async fn claim_webhook_events(&self, now: i64, limit: u32) -> Result<Vec<WebhookEventRecord>> {

@@ -205,7 +205,13 @@ pub(super) async fn delete(
     Account(auth): Account,
     RoomIdPath(id): RoomIdPath,
 ) -> Result<StatusCode, ApiError> {
-    app.store().delete_room(auth.account_id, id).await?;
+    let now = crate::timefmt::unix_micros(app.now());
+    let expires = now.saturating_add(crate::domain::live::COMMAND_RETENTION_MICROS);
+    let settled = app.store().delete_room(auth.account_id, id, now, expires).await?;
+    app.webhook_wake().queued(&settled.webhooks);
+    if !settled.ended_sessions.is_empty() {
+        tracing::info!(room_id = %id, participants = settled.left.len(), "room deleted: its session ended");
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

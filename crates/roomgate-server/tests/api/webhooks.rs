@@ -364,3 +364,30 @@ backend_test! {
         assert_eq!(app.metric("roomgate_webhook_events_delivered_total").await, 1.0);
     }
 }
+
+backend_test! {
+    async fn deleting_a_room_mid_session_ends_the_session_for_webhooks_and_media_servers(backend: Backend) {
+        let app = TestApp::spawn_with(backend, hook_config()).await;
+        let hook = WebhookReceiver::start().await;
+        let room = app.hooked_room(json!({"webhook_event_url": hook.url})).await;
+        let (alice, session) = app.enter(&room, "alice", None).await;
+        let feed = json_body(app.get("/v2/room_commands?wait=0", Some(&app.api_key)).await, StatusCode::OK).await;
+        let cursor = string(&feed["meta"]["next_cursor"]);
+
+        let resp = app.delete(&format!("/v2/rooms/{room}"), Some(&app.api_key)).await;
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        let hits = hook.wait_for(4, WITHIN).await;
+        assert_eq!(types(&hits[2..]), ["video.room.participant.left", "video.room.session.ended"]);
+        assert_eq!(hits[2].payload()["participant_id"], alice.as_str());
+        assert_eq!(hits[3].payload()["session_id"], session.as_str());
+
+        let path = format!("/v2/room_commands?after={cursor}&wait=0");
+        let feed = json_body(app.get(&path, Some(&app.api_key)).await, StatusCode::OK).await;
+        let commands = feed["data"].as_array().unwrap();
+        assert_eq!(commands.len(), 1, "{feed}");
+        assert_eq!(commands[0]["type"], "session_end");
+        assert_eq!(commands[0]["session_id"], session.as_str());
+        let gone = app.get(&format!("/v2/room_sessions/{session}"), Some(&app.api_key)).await;
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND, "the session went with its room");
+    }
+}

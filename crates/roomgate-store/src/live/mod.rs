@@ -440,6 +440,48 @@ pub(crate) async fn moderate<B: SqlBackend>(b: &B, req: &ModerationRequest) -> R
     Ok(out)
 }
 
+/// Deletes the room, ending its session first (see [`crate::Store::delete_room`]).
+pub(crate) async fn delete_room<B: SqlBackend>(
+    b: &B,
+    account_id: Uuid,
+    room_id: Uuid,
+    (now, command_expires_at): (i64, i64),
+) -> Result<Settled> {
+    let mut tx = b.begin().await?;
+    let Locked {
+        active_session,
+        mut outbox,
+        ..
+    } = lock_room(b, &mut tx, account_id, room_id).await?;
+    let mut settled = Settled::default();
+    let mut feed_of = None;
+    if let Some(session) = active_session {
+        let live = ids(&b.tx_all(&mut tx, &sql::live_participants(session)).await?)?;
+        mark_left(b, &mut tx, &live, now, &mut outbox, &mut settled).await?;
+        let ended = b.tx_all(&mut tx, &sql::end_session(session, now)).await?;
+        outbox.sessions_ended(&ended)?;
+        settled.ended_sessions.push(session);
+        let end = command_for(
+            account_id,
+            room_id,
+            session,
+            None,
+            CommandKind::SessionEnd,
+            Vec::new(),
+            Some("room deleted"),
+            (now, command_expires_at),
+        );
+        publish(b, &mut tx, account_id, Vec::new(), vec![end]).await?;
+        feed_of = Some(account_id);
+    }
+    crate::sql::found(
+        b.tx_execute(&mut tx, &crate::sql::delete_room(account_id, room_id))
+            .await?,
+    )?;
+    commit(b, tx, outbox, feed_of, &mut settled).await?;
+    Ok(settled)
+}
+
 pub(crate) async fn feed<B: SqlBackend>(
     b: &B,
     account_id: Uuid,
