@@ -63,7 +63,9 @@ pub fn router(bridge: Bridge) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::POST])
-        .allow_headers([header::CONTENT_TYPE]);
+        .allow_headers([header::CONTENT_TYPE])
+        // A public page may call a bridge on a private network (Chromium's Private Network Access preflights).
+        .allow_private_network(true);
     let pages = Router::new()
         .route("/join", post(join))
         .layer(DefaultBodyLimit::max(16 * 1024))
@@ -87,7 +89,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Tokens are refused until the revocation feed has been read once: read it now rather than at the first join.
-    if let Err(e) = tokio::time::timeout(Duration::from_secs(10), bridge.inner.verifier.sync_revocations())
+    if let Err(e) = tokio::time::timeout(Duration::from_secs(5), bridge.inner.verifier.sync_revocations())
         .await
         .unwrap_or(Err(roomgate_verify::VerifyError::Config("timed out")))
     {
