@@ -11,6 +11,7 @@ Reads ROOMGATE_BASE_URL (the API root, .../v2) and ROOMGATE_API_KEY.
 import json
 import os
 import sys
+import time
 import uuid
 
 import telnyx
@@ -36,10 +37,11 @@ def setup(sdk: telnyx.Telnyx) -> dict:
 def kick(sdk: telnyx.Telnyx, session_id: str, participant_id: str, room_id: str, refresh_token: str) -> dict:
     result = sdk.rooms.sessions.actions.kick(session_id, participants=[participant_id]).data.result
     assert result == "ok", result
+    answered = int(time.time() * 1000)
     try:
         sdk.rooms.actions.refresh_client_token(room_id, refresh_token=refresh_token)
     except telnyx.PermissionDeniedError as refused:
-        return {"kicked": True, "refresh_status": refused.status_code}
+        return {"kicked": True, "refresh_status": refused.status_code, "answered_ms": answered}
     raise AssertionError("the kicked participant's refresh was accepted")
 
 

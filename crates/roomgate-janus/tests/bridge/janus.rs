@@ -50,6 +50,8 @@ pub fn installed() -> Option<Installed> {
 
 /// A running Janus.
 pub struct Janus {
+    binary: PathBuf,
+    conf: PathBuf,
     /// Its HTTP API.
     pub api_url: String,
     /// Its Admin API.
@@ -61,6 +63,20 @@ pub struct Janus {
     http: reqwest::Client,
     _child: Child,
     _dir: tempfile::TempDir,
+}
+
+fn spawn(binary: &Path, conf: &Path) -> Child {
+    Command::new(binary)
+        .arg("--configs-folder")
+        .arg(conf)
+        .arg("--config")
+        .arg(conf.join("janus.jcfg"))
+        .arg("--disable-colors")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("janus starts")
 }
 
 fn free_port() -> u16 {
@@ -104,18 +120,10 @@ impl Janus {
                 .replace("@EVENTS_URL@", events_url);
             std::fs::write(conf.join(path.file_name().expect("name")), text).expect("write conf");
         }
-        let child = Command::new(&installed.binary)
-            .arg("--configs-folder")
-            .arg(&conf)
-            .arg("--config")
-            .arg(conf.join("janus.jcfg"))
-            .arg("--disable-colors")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("janus starts");
+        let child = spawn(&installed.binary, &conf);
         let janus = Janus {
+            binary: installed.binary.clone(),
+            conf,
             api_url: format!("http://127.0.0.1:{api_port}/janus"),
             admin_url: format!("http://127.0.0.1:{admin_port}/admin"),
             admin_secret,
@@ -124,13 +132,76 @@ impl Janus {
             _child: child,
             _dir: dir,
         };
+        janus.wait().await;
+        janus
+    }
+
+    async fn wait(&self) {
         for _ in 0..100 {
-            if janus.admin("ping", json!({})).await.is_some() {
-                return janus;
+            if self.admin("ping", json!({})).await.is_some() {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("Janus did not answer within 10 s");
+    }
+
+    /// Kills Janus (SIGKILL: no goodbye to anyone) and starts it again on the same ports.
+    pub async fn restart(&mut self) {
+        self._child.kill().await.expect("kill janus");
+        self._child = spawn(&self.binary, &self.conf);
+        self.wait().await;
+    }
+
+    /// A Janus API request with `token`: the answer.
+    pub async fn api(&self, path: &str, mut body: Value, token: &str) -> Value {
+        body["transaction"] = "test".into();
+        body["token"] = token.into();
+        let answer = self
+            .http
+            .post(format!("{}{path}", self.api_url))
+            .json(&body)
+            .send()
+            .await;
+        answer.expect("Janus answers").json().await.expect("json")
+    }
+
+    /// What a page does: a Janus session with `token`, a VideoRoom handle, a publisher join as `id`. The session.
+    pub async fn join_as_publisher(&self, room: &str, id: &str, token: &str) -> u64 {
+        let created = self.api("", json!({ "janus": "create" }), token).await;
+        let session = created["data"]["id"].as_u64().expect("session");
+        let attached = self
+            .api(
+                &format!("/{session}"),
+                json!({ "janus": "attach", "plugin": "janus.plugin.videoroom" }),
+                token,
+            )
+            .await;
+        let handle = attached["data"]["id"].as_u64().expect("handle");
+        let join = json!({ "request": "join", "ptype": "publisher", "room": room, "id": id, "token": token });
+        let acked = self
+            .api(
+                &format!("/{session}/{handle}"),
+                json!({ "janus": "message", "body": join }),
+                token,
+            )
+            .await;
+        assert_eq!(acked["janus"], "ack", "{acked}");
+        session
+    }
+
+    /// The Janus sessions there are.
+    pub async fn sessions(&self) -> Vec<u64> {
+        let answer = self
+            .admin("list_sessions", json!({}))
+            .await
+            .expect("list_sessions");
+        answer["sessions"]
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .filter_map(Value::as_u64)
+            .collect()
     }
 
     async fn admin(&self, verb: &str, mut body: Value) -> Option<Value> {

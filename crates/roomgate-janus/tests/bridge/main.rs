@@ -99,6 +99,12 @@ impl Setup {
         minted["data"]["token"].as_str().expect("token").to_owned()
     }
 
+    /// Whether roomgate records the participant left.
+    async fn left(&self, id: &str) -> bool {
+        let p = self.get(&format!("/v2/room_participants/{id}")).await;
+        !p["data"]["left_at"].is_null()
+    }
+
     /// `POST /join` with `token`: status and body.
     async fn join(&self, token: &str) -> (u16, Value) {
         let answer = self
@@ -245,4 +251,54 @@ async fn a_join_never_made_in_janus_counts_as_leaving() {
     })
     .await;
     assert!(s.janus.tokens().await.is_empty(), "and its token is gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_janus_and_a_janus_restart_are_reported_to_roomgate() {
+    let Some(mut s) = Setup::start(5, Duration::from_secs(30)).await else {
+        return;
+    };
+
+    // A joins the VideoRoom as a page would, then destroys its Janus session: roomgate records the leave.
+    let (_, a) = s.join(&s.token("alice").await).await;
+    let (a_id, a_token) = (
+        a["participant_id"].as_str().expect("id"),
+        a["token"].as_str().expect("token"),
+    );
+    let session = s.janus.join_as_publisher(&s.room, a_id, a_token).await;
+    assert!(s.janus.sessions().await.contains(&session));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!s.left(a_id).await, "still in while its session lives");
+    s.janus
+        .api(&format!("/{session}"), json!({ "janus": "destroy" }), a_token)
+        .await;
+    eventually("a participant whose Janus session ended has left", || {
+        s.left(a_id)
+    })
+    .await;
+
+    // B joins Janus, C is admitted but has not joined yet; Janus dies and comes back with nothing.
+    let (_, b) = s.join(&s.token("bob").await).await;
+    let b_id = b["participant_id"].as_str().expect("id").to_owned();
+    s.janus
+        .join_as_publisher(&s.room, &b_id, b["token"].as_str().expect("token"))
+        .await;
+    let (_, c) = s.join(&s.token("carol").await).await;
+    let c_token = c["token"].as_str().expect("token").to_owned();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.janus.restart().await;
+    let janus = &s.janus;
+    eventually("B, whose session the restart ended, has left", || s.left(&b_id)).await;
+    eventually("C's token and room are back in Janus", || async {
+        janus.tokens().await == vec![c_token.clone()] && janus.room_exists(&s.room).await
+    })
+    .await;
+    let c_id = c["participant_id"].as_str().expect("id").to_owned();
+    assert!(!s.left(&c_id).await, "C can still join");
+    // And C can: its token opens a session and the room takes its join.
+    let session = s
+        .janus
+        .join_as_publisher(&s.room, c["participant_id"].as_str().expect("id"), &c_token)
+        .await;
+    assert!(s.janus.sessions().await.contains(&session));
 }
