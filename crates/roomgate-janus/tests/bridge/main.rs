@@ -15,6 +15,7 @@ use janus::Janus;
 
 /// roomgate, Janus and the bridge between them.
 struct Setup {
+    config: Config,
     server: TestServer,
     janus: Janus,
     bridge_url: String,
@@ -42,9 +43,10 @@ impl Setup {
         config.videoroom_admin_key = Some(roomgate_janus::Secret::new(janus.videoroom_key.clone()));
         config.join_window = join_window;
         config.reconcile_interval = Duration::from_millis(200);
-        let bridge = Bridge::start(config).expect("bridge");
+        let bridge = Bridge::start(config.clone()).expect("bridge");
         let served = tokio::spawn(roomgate_janus::serve(listener, bridge, std::future::pending()));
         let mut setup = Setup {
+            config,
             server,
             janus,
             bridge_url,
@@ -60,6 +62,16 @@ impl Setup {
             .await;
         setup.room = room["data"]["id"].as_str().expect("room id").to_owned();
         Some(setup)
+    }
+
+    /// Stops the bridge (its tasks end, its state is lost) and starts another on the same address.
+    async fn restart_bridge(&mut self) {
+        self._bridge.abort();
+        let _ = (&mut self._bridge).await;
+        let address = self.bridge_url.trim_start_matches("http://");
+        let listener = tokio::net::TcpListener::bind(address).await.expect("rebind");
+        let bridge = Bridge::start(self.config.clone()).expect("bridge");
+        self._bridge = tokio::spawn(roomgate_janus::serve(listener, bridge, std::future::pending()));
     }
 
     /// POST to roomgate's API with the key: the body.
@@ -301,4 +313,27 @@ async fn leaving_janus_and_a_janus_restart_are_reported_to_roomgate() {
         .join_as_publisher(&s.room, c["participant_id"].as_str().expect("id"), &c_token)
         .await;
     assert!(s.janus.sessions().await.contains(&session));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_bridge_takes_out_what_the_last_run_left_in_janus() {
+    let Some(mut s) = Setup::start(5, Duration::from_secs(30)).await else {
+        return;
+    };
+    let (_, a) = s.join(&s.token("alice").await).await;
+    let (a_id, a_token) = (
+        a["participant_id"].as_str().expect("id"),
+        a["token"].as_str().expect("token"),
+    );
+    let session = s.janus.join_as_publisher(&s.room, a_id, a_token).await;
+    s.restart_bridge().await;
+    // The new run holds no claims for A, so it cannot apply revocations to it: A is taken out and has left.
+    eventually("the earlier run's participant is out of Janus", || async {
+        s.janus.tokens().await.is_empty() && !s.janus.sessions().await.contains(&session)
+    })
+    .await;
+    eventually("and roomgate records it left", || s.left(a_id)).await;
+    // The new run admits as usual.
+    let (status, b) = s.join(&s.token("bob").await).await;
+    assert_eq!(status, 200, "{b}");
 }
