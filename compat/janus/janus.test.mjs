@@ -126,6 +126,30 @@ test('two browsers through Janus, admission, a kick through the SDK, and roomgat
     return v.frames >= first.frames + 10;
   });
 
+  const sessionId = await sessionOf(alice);
+  const frames = () => b.evaluate((f) => window.rg.video(f).frames, alice);
+
+  // A mute through the SDK stops A's video in Janus (VideoRoom moderation): B's frames stop; an unmute resumes them.
+  assert.deepEqual(sdk('mute', sessionId, alice), { result: 'ok' });
+  await eventually('B\'s frames stop while A is muted', async () => {
+    const before = await frames();
+    await new Promise((r) => setTimeout(r, 1_000));
+    return (await frames()) - before <= 2;
+  });
+  assert.deepEqual(sdk('unmute', sessionId, alice), { result: 'ok' });
+  const resumed = await frames();
+  await eventually('B\'s frames resume after the unmute', async () => (await frames()) >= resumed + 10);
+
+  // B may only watch: when it publishes anyway, the bridge hangs its PeerConnection up as Janus reports it, and
+  // B still receives A.
+  await b.evaluate(() => window.rg.publish());
+  await eventually('B\'s publishing is hung up', async () => {
+    const seen = await b.evaluate(() => window.rg.events);
+    return seen.some((e) => e.what === 'webrtc' && e.up === false) || seen.some((e) => e.what === 'cleanup');
+  });
+  const still = await frames();
+  await eventually('B still receives A', async () => (await frames()) >= still + 10);
+
   // A third participant is over max_participants (2): refused, no Janus token.
   const tokensBefore = (await janusTokens()).length;
   const full = await fetch(`${bridge}/join`, {
@@ -142,7 +166,6 @@ test('two browsers through Janus, admission, a kick through the SDK, and roomgat
   // The kick, through the official SDK: A is out of Janus within two seconds, and its refresh is refused.
   const aSession = await a.evaluate(() => window.rg.sessionId);
   assert.ok((await janusSessions()).includes(aSession));
-  const sessionId = await sessionOf(alice);
   // Janus is watched while the SDK runs, to time how long after roomgate's answer A is out.
   let goneAt = null;
   let watching = true;

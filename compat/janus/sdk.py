@@ -3,6 +3,8 @@
     python sdk.py setup                      -> a room for two, and tokens for alice, bob and carol (JSON)
     python sdk.py kick SESSION PARTICIPANT ROOM REFRESH_TOKEN
                                              -> kicks the participant, then checks its refresh is refused
+    python sdk.py mute|unmute SESSION PARTICIPANT
+                                             -> mutes (unmutes) the participant's audio and video
     python sdk.py records SESSION            -> the session and its participants as roomgate records them (JSON)
 
 Reads ROOMGATE_BASE_URL (the API root, .../v2) and ROOMGATE_API_KEY.
@@ -27,8 +29,12 @@ def setup(sdk: telnyx.Telnyx) -> dict:
     room = sdk.rooms.create(unique_name=f"janus-{uuid.uuid4()}", max_participants=2).data
     tokens = {}
     for identity in ("alice", "bob", "carol"):
+        participant = {"identity": identity}
+        if identity == "bob":
+            # Bob may watch, not publish.
+            participant["permissions"] = {"can_publish": False}
         minted = sdk.rooms.actions.generate_join_client_token(
-            room.id, token_ttl_secs=600, refresh_token_ttl_secs=3600, extra_body={"identity": identity}
+            room.id, token_ttl_secs=600, refresh_token_ttl_secs=3600, extra_body=participant
         ).data
         tokens[identity] = {"token": minted.token, "refresh_token": minted.refresh_token}
     return {"room_id": room.id, "tokens": tokens}
@@ -43,6 +49,14 @@ def kick(sdk: telnyx.Telnyx, session_id: str, participant_id: str, room_id: str,
     except telnyx.PermissionDeniedError as refused:
         return {"kicked": True, "refresh_status": refused.status_code, "answered_ms": answered}
     raise AssertionError("the kicked participant's refresh was accepted")
+
+
+def mute(sdk: telnyx.Telnyx, session_id: str, participant_id: str) -> dict:
+    return {"result": sdk.rooms.sessions.actions.mute(session_id, participants=[participant_id]).data.result}
+
+
+def unmute(sdk: telnyx.Telnyx, session_id: str, participant_id: str) -> dict:
+    return {"result": sdk.rooms.sessions.actions.unmute(session_id, participants=[participant_id]).data.result}
 
 
 def records(sdk: telnyx.Telnyx, session_id: str) -> dict:
@@ -64,7 +78,7 @@ def records(sdk: telnyx.Telnyx, session_id: str) -> dict:
 def main() -> None:
     with client() as sdk:
         command, *args = sys.argv[1:]
-        out = {"setup": setup, "kick": kick, "records": records}[command](sdk, *args)
+        out = {"setup": setup, "kick": kick, "mute": mute, "unmute": unmute, "records": records}[command](sdk, *args)
     print(json.dumps(out))
 
 
