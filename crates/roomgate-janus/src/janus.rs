@@ -107,13 +107,10 @@ impl Admin {
             Some("success" | "pong") => Ok(answer),
             Some("error") => {
                 let error = answer.get("error").cloned().unwrap_or_default();
+                let reason = error.get("reason").and_then(Value::as_str).unwrap_or("no reason");
                 Err(JanusError::Refused {
                     code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
-                    reason: error
-                        .get("reason")
-                        .and_then(Value::as_str)
-                        .unwrap_or("no reason")
-                        .to_owned(),
+                    reason: redacted(reason, &body),
                 })
             }
             _ => Err(JanusError::Unreachable(
@@ -222,13 +219,13 @@ impl Admin {
             .await?;
         let response = answer.get("response").cloned().unwrap_or_default();
         if let Some(code) = response.get("error_code").and_then(Value::as_i64) {
+            let reason = response
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("no reason");
             return Err(JanusError::Refused {
                 code,
-                reason: response
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no reason")
-                    .to_owned(),
+                reason: redacted(reason, &request),
             });
         }
         Ok(response)
@@ -319,7 +316,50 @@ impl Admin {
     }
 }
 
+/// Members of a request that hold secrets (Janus echoes some of them in its errors, e.g. "Token ... not found").
+const SECRET_MEMBERS: [&str; 5] = ["admin_secret", "token", "secret", "admin_key", "allowed"];
+
+/// Janus's error text with every secret the request carried cut out, so that it can be logged.
+fn redacted(reason: &str, request: &Value) -> String {
+    fn secrets<'a>(value: &'a Value, inside_secret: bool, out: &mut Vec<&'a str>) {
+        match value {
+            Value::String(s) if inside_secret && !s.is_empty() => out.push(s),
+            Value::Array(items) => items.iter().for_each(|v| secrets(v, inside_secret, out)),
+            Value::Object(members) => {
+                for (key, v) in members {
+                    secrets(v, inside_secret || SECRET_MEMBERS.contains(&key.as_str()), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    secrets(request, false, &mut found);
+    found.into_iter().fold(reason.to_owned(), |text, secret| {
+        text.replace(secret, "<redacted>")
+    })
+}
+
 /// A reqwest error's text without the URL it names (the Admin API's URL is not secret, but its query could be).
 fn without_url(e: reqwest::Error) -> String {
     e.without_url().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn janus_errors_lose_the_secrets_of_the_request() {
+        let request = json!({
+            "janus": "message_plugin", "admin_secret": "overlord",
+            "request": { "room": "r1", "secret": "roomsecret", "allowed": ["tok-1"] },
+            "token": "tok-2",
+        });
+        let reason = "Token tok-2 not found; tok-1, roomsecret and overlord in room r1";
+        assert_eq!(
+            redacted(reason, &request),
+            "Token <redacted> not found; <redacted>, <redacted> and <redacted> in room r1"
+        );
+    }
 }
