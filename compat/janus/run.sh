@@ -139,3 +139,12 @@ export ROOMGATE_BASE_URL="http://127.0.0.1:$rg_port/v2" ROOMGATE_API_KEY="$key" 
     ROOMGATE_TELNYX_PYTHON="$VENV/bin/python" ROOMGATE_JANUS_TEST_DIR="$HERE" \
     ROOMGATE_BROWSER_NODE_DIR="$NODE_DIR"
 node --test "$HERE/janus.test.mjs"
+
+# Secrets, Janus tokens and participants' identities never reach the bridge's log.
+for secret in "$key" "$admin_secret" "$videoroom_key" rgj- alice bob carol; do
+    if grep -qF -- "$secret" "$dir/bridge.log"; then
+        echo "FATAL: the bridge's log holds a secret, a Janus token or an identity" >&2
+        exit 1
+    fi
+done
+echo "the bridge's log holds no secret, Janus token or identity ($(wc -l <"$dir/bridge.log") lines)"
