@@ -337,3 +337,46 @@ async fn a_restarted_bridge_takes_out_what_the_last_run_left_in_janus() {
     let (status, b) = s.join(&s.token("bob").await).await;
     assert_eq!(status, 200, "{b}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_end_takes_everyone_out_and_destroys_the_room() {
+    let Some(s) = Setup::start(5, Duration::from_secs(30)).await else {
+        return;
+    };
+    let mut sessions = Vec::new();
+    let mut ids = Vec::new();
+    for who in ["alice", "bob"] {
+        let (status, p) = s.join(&s.token(who).await).await;
+        assert_eq!(status, 200, "{p}");
+        let (id, token) = (
+            p["participant_id"].as_str().expect("id"),
+            p["token"].as_str().expect("token"),
+        );
+        sessions.push(s.janus.join_as_publisher(&s.room, id, token).await);
+        ids.push(id.to_owned());
+    }
+    let participant = s.get(&format!("/v2/room_participants/{}", ids[0])).await;
+    let session = participant["data"]["session_id"]
+        .as_str()
+        .expect("session")
+        .to_owned();
+    s.api(&format!("/v2/room_sessions/{session}/actions/end"), json!({}))
+        .await;
+    eventually(
+        "the Janus room is destroyed, its sessions and tokens gone",
+        || async {
+            let live = s.janus.sessions().await;
+            !s.janus.room_exists(&s.room).await
+                && s.janus.tokens().await.is_empty()
+                && sessions.iter().all(|x| !live.contains(x))
+        },
+    )
+    .await;
+    for id in &ids {
+        assert!(s.left(id).await);
+    }
+    // The next join opens a new session, and the room is made again.
+    let (status, again) = s.join(&s.token("carol").await).await;
+    assert_eq!(status, 200, "{again}");
+    assert!(s.janus.room_exists(&s.room).await);
+}
