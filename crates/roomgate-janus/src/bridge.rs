@@ -179,21 +179,35 @@ impl Bridge {
             claims,
             token: Secret::participant_token(admitted.id),
             admitted_at: Instant::now(),
+            provisioned: false,
             sessions: HashSet::new(),
             publisher: None,
             streams: Vec::new(),
             muted: (false, false),
         };
         let token = participant.token.clone();
+        // Held before its token is in Janus, so that the reconciliation never takes the token for an orphan.
+        self.registry().insert(participant);
         if let Err(e) = self.provision(room, &token).await {
             tracing::warn!(participant = %admitted.id, error = %e, "Janus could not take the participant");
+            self.registry().remove(admitted.id);
             let _ = self.inner.admin.remove_token(&token).await;
             if let Err(e) = self.inner.link.leave(admitted.id).await {
                 tracing::warn!(participant = %admitted.id, error = %e, "could not report the leave");
             }
             return Err(ApiError::Unavailable("Janus"));
         }
-        self.registry().insert(participant);
+        let still_admitted = match self.registry().get_mut(admitted.id) {
+            Some(p) => {
+                p.provisioned = true;
+                true
+            }
+            None => false,
+        };
+        if !still_admitted {
+            // Kicked (or its session ended) while Janus was being set up: the reconciliation takes the token out.
+            return Err(ApiError::Refused("kicked".into()));
+        }
         tracing::info!(participant = %admitted.id, %room, session = %admitted.session_id, "admitted");
         Ok(Joined {
             janus_url: self.inner.settings.janus_url.clone(),

@@ -2,7 +2,10 @@
 //! each checked through the Admin API before it counts) and a periodic reconciliation that also notices a Janus
 //! restart.
 
-use std::time::Duration;
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
 use roomgate_verify::{Command, TrackKind, Uuid};
 use serde_json::Value;
@@ -237,9 +240,6 @@ impl Bridge {
     /// within the join window left too; tokens Janus lost mean it restarted (those not yet joined get theirs
     /// again; those joined are gone with their sessions).
     pub async fn reconcile(&self) {
-        if self.registry().is_empty() {
-            return;
-        }
         let admin = &self.inner.admin;
         let (sessions, tokens) = match (admin.list_sessions().await, admin.list_tokens().await) {
             (Ok(s), Ok(t)) => (s, t),
@@ -254,7 +254,9 @@ impl Bridge {
         {
             let mut registry = self.registry();
             for id in registry.ids() {
-                let Some(p) = registry.get(id) else { continue };
+                let Some(p) = registry.get(id).filter(|p| p.provisioned) else {
+                    continue;
+                };
                 let dead: Vec<u64> = p
                     .sessions
                     .iter()
@@ -292,41 +294,44 @@ impl Bridge {
         for (id, why) in left {
             self.disconnect(id, why).await;
         }
+        if let Err(e) = self.take_out_orphans(&tokens).await {
+            tracing::warn!(error = %e, "taking tokens of no participant out of Janus failed");
+        }
     }
 
-    /// Takes out of Janus what an earlier run of the bridge left there: tokens of its own form whose
-    /// participants this run does not hold (their sessions destroyed, their leave reported), since without
-    /// their verified claims no revocation or lease could be applied to them.
-    pub async fn clear_orphans(&self) -> Result<(), JanusError> {
-        let admin = &self.inner.admin;
-        let orphans: Vec<(String, Uuid)> = admin
-            .list_tokens()
-            .await?
-            .into_iter()
-            .filter_map(|t| crate::Secret::participant_of(&t).map(|id| (t, id)))
-            .filter(|(_, id)| self.registry().get(*id).is_none())
-            .collect();
+    /// Takes out of Janus the tokens of the bridge's form (of `tokens`, all Janus holds) whose participant it no
+    /// longer holds: left by an earlier run of the bridge (whose verified claims are lost, so no revocation or
+    /// lease could reach them), or not withdrawn when Janus did not answer. Their sessions are destroyed, the
+    /// tokens removed, and their participants reported left.
+    async fn take_out_orphans(&self, tokens: &HashSet<String>) -> Result<(), JanusError> {
+        let orphans: HashMap<&str, Uuid> = {
+            let registry = self.registry();
+            tokens
+                .iter()
+                .filter_map(|t| crate::Secret::participant_of(t).map(|id| (t.as_str(), id)))
+                .filter(|(_, id)| registry.get(*id).is_none())
+                .collect()
+        };
         if orphans.is_empty() {
             return Ok(());
         }
         tracing::warn!(
             count = orphans.len(),
-            "participants of an earlier bridge run are in Janus: taking them out"
+            "tokens of no participant held are in Janus: taking them out"
         );
-        let tokens: std::collections::HashMap<&str, Uuid> =
-            orphans.iter().map(|(t, id)| (t.as_str(), *id)).collect();
+        let admin = &self.inner.admin;
         for session in admin.list_sessions().await? {
             for handle in admin.list_handles(session).await.unwrap_or_default() {
                 let token = admin.handle_token(session, handle).await.ok().flatten();
-                if token.as_deref().is_some_and(|t| tokens.contains_key(t)) {
+                if token.as_deref().is_some_and(|t| orphans.contains_key(t)) {
                     admin.destroy_session(session).await?;
                     break;
                 }
             }
         }
-        for (token, id) in &orphans {
-            admin.remove_token(&crate::Secret::new(token.clone())).await?;
-            if let Err(e) = self.inner.link.leave(*id).await {
+        for (token, id) in orphans {
+            admin.remove_token(&crate::Secret::new(token)).await?;
+            if let Err(e) = self.inner.link.leave(id).await {
                 tracing::warn!(participant = %id, error = %e, "could not report the leave to roomgate");
             }
         }
@@ -336,7 +341,6 @@ impl Bridge {
     /// Reconciles every `interval` until the bridge stops, and says when Janus is down or back.
     pub async fn reconcile_every(&self, interval: Duration) {
         let mut reachable = true;
-        let mut orphans_cleared = false;
         let mut next = Instant::now();
         loop {
             next += interval;
@@ -353,12 +357,6 @@ impl Bridge {
                     reachable = false;
                 }
                 Err(_) => {}
-            }
-            if reachable && !orphans_cleared {
-                match self.clear_orphans().await {
-                    Ok(()) => orphans_cleared = true,
-                    Err(e) => tracing::warn!(error = %e, "clearing what an earlier run left in Janus failed"),
-                }
             }
             if reachable {
                 self.reconcile().await;

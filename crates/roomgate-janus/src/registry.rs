@@ -30,6 +30,8 @@ pub struct Participant {
     pub can_subscribe: bool,
     /// When the bridge admitted it.
     pub admitted_at: Instant,
+    /// Whether its token and room are in Janus yet (the join is still provisioning them while not).
+    pub provisioned: bool,
     /// The Janus sessions that joined the room with its token.
     pub sessions: HashSet<u64>,
     /// Its VideoRoom publisher id, once it joined.
@@ -127,10 +129,5 @@ impl Registry {
     /// How many participants there are.
     pub fn len(&self) -> usize {
         self.by_id.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
     }
 }
