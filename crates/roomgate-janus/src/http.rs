@@ -11,7 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::mpsc};
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::{error::ApiError, Bridge, Joined};
@@ -43,9 +43,18 @@ async fn join(State(bridge): State<Bridge>, Body(body): Body<JoinRequest>) -> Re
     bridge.join(&body.access_token).await.map(Json)
 }
 
-async fn janus_events(State(bridge): State<Bridge>, Body(body): Body<Value>) -> axum::http::StatusCode {
-    // Janus waits for the answer before it posts the next batch: act on it in the background.
-    tokio::spawn(async move { bridge.on_events(body).await });
+/// How many batches of Janus events may wait for the bridge; past that they are dropped (the periodic check
+/// against the Admin API catches up with what they said).
+const EVENT_BATCHES_QUEUED: usize = 1024;
+
+#[derive(Clone)]
+struct Events(mpsc::Sender<Value>);
+
+async fn janus_events(State(events): State<Events>, Body(body): Body<Value>) -> axum::http::StatusCode {
+    // Janus waits for the answer before it posts the next batch: queue it, for one task to act on in order.
+    if events.0.try_send(body).is_err() {
+        tracing::warn!("too many Janus events queued: a batch is dropped");
+    }
     axum::http::StatusCode::NO_CONTENT
 }
 
@@ -58,8 +67,18 @@ async fn not_found() -> ApiError {
 }
 
 /// The bridge's routes. `/join` is called from pages of any origin (the token in the body is the credential;
-/// no cookies), so it answers CORS preflights.
+/// no cookies), so it answers CORS preflights. Call it within a tokio runtime: Janus's events are acted on by a
+/// task of their own, which ends with the router.
 pub fn router(bridge: Bridge) -> Router {
+    let (queue, mut queued) = mpsc::channel::<Value>(EVENT_BATCHES_QUEUED);
+    tokio::spawn({
+        let bridge = bridge.clone();
+        async move {
+            while let Some(batch) = queued.recv().await {
+                bridge.on_events(batch).await;
+            }
+        }
+    });
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::POST])
@@ -72,13 +91,13 @@ pub fn router(bridge: Bridge) -> Router {
         .layer(cors);
     let janus = Router::new()
         .route("/janus-events", post(janus_events))
-        .layer(DefaultBodyLimit::max(4 * 1024 * 1024));
+        .layer(DefaultBodyLimit::max(4 * 1024 * 1024))
+        .with_state(Events(queue));
     Router::new()
-        .merge(pages)
+        .merge(pages.with_state(bridge))
         .merge(janus)
         .route("/healthz", get(healthz))
         .fallback(not_found)
-        .with_state(bridge)
 }
 
 /// Serves the bridge on `listener` until `shutdown` completes, following roomgate's control feed and
