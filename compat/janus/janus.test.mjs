@@ -1,6 +1,8 @@
-// roomgate, the Janus bridge and a real Janus, with two real headless Chromium pages: A publishes its fake camera,
-// B receives it, a third participant is refused over max_participants, a kick through the Telnyx Python SDK takes A
-// out of Janus (and its refresh is refused), and roomgate's records say who joined and who left.
+// roomgate, the Janus bridge and a real Janus, with three real headless Chromium pages: A publishes its fake camera,
+// B (who may only watch) receives it, a mute through the Telnyx Python SDK stops it and an unmute resumes it, B is
+// hung up when it publishes anyway, a third participant is refused over max_participants, a kick through the SDK
+// takes A out of Janus (and its refresh is refused), C (who may not watch) takes A's place and is hung up when it
+// subscribes, and roomgate's records say who joined and who left.
 //
 // Started by compat/janus/run.sh, which sets every variable read here.
 import assert from 'node:assert/strict';
@@ -92,7 +94,7 @@ async function openPage(name) {
 const join_ = (page, token, publish) =>
   page.evaluate(([b, t, p]) => window.rg.join(b, t, p), [bridge, token, publish]);
 
-test('two browsers through Janus, admission, a kick through the SDK, and roomgate records', async () => {
+test('browsers through Janus: media, mute, permissions, admission, a kick through the SDK, roomgate records', async () => {
   const { room_id: room, tokens } = setup;
 
   // Refusals carry roomgate's error format and no Janus token.
@@ -208,8 +210,30 @@ test('two browsers through Janus, admission, a kick through the SDK, and roomgat
   assert.ok(byId[bob].joined_at && !byId[bob].left_at, JSON.stringify(records));
   assert.equal(records.participants.length, 2, 'the refused participant was never recorded');
 
-  // B hangs up: the bridge learns it from Janus and roomgate records the leave; the session ends.
+  // A's place is free: C, refused before, is admitted now. Its token allows publishing, not watching: B receives
+  // C's video, and when C subscribes anyway (to its own feed, the only one there is) the bridge hangs that up.
+  const c = await openPage('C');
+  const joinedC = await join_(c, tokens.carol.token, true);
+  assert.equal(joinedC.status, 200, JSON.stringify(joinedC));
+  const carol = joinedC.body.participant_id;
+  await eventually('B shows C\'s video', async () => {
+    const v = await b.evaluate((f) => window.rg.video(f), carol);
+    return v && v.width > 0 && v.frames > 0;
+  }, 20_000);
+  await c.evaluate((f) => window.rg.subscribeTo(f), carol);
+  await eventually('C\'s subscription is hung up', async () => {
+    const seen = await c.evaluate(() => window.rg.events);
+    return seen.some((e) => e.what === 'subscriber_cleanup' && e.feed === carol);
+  });
+  // (A frame may have come through between Janus saying it subscribed and the hang-up; none comes after.)
+  const seenThen = await c.evaluate((f) => window.rg.video(f), carol);
+  await new Promise((r) => setTimeout(r, 1_000));
+  const seenNow = await c.evaluate((f) => window.rg.video(f), carol);
+  assert.equal(seenNow?.frames ?? 0, seenThen?.frames ?? 0, 'C\'s video stands still');
+
+  // B and C hang up: the bridge learns it from Janus and roomgate records the leaves; the session ends.
   await b.evaluate(() => window.rg.leave());
+  await c.evaluate(() => window.rg.leave());
   records = await eventually('roomgate records B\'s leave', () => {
     const r = sdk('records', sessionId);
     return r.participants.every((p) => p.left_at) ? r : null;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Janus end-to-end test: Debian's Janus (installed when missing), roomgate, the bridge
-# (`roomgate janus-bridge`), two headless Chromium pages (playwright-core) and the official Telnyx Python SDK.
+# (`roomgate janus-bridge`), three headless Chromium pages (playwright-core) and the official Telnyx Python SDK.
 #
 #   bash compat/janus/run.sh            (after `cargo build -p roomgate`; CI runs it from .ci/run)
 #

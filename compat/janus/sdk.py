@@ -33,6 +33,9 @@ def setup(sdk: telnyx.Telnyx) -> dict:
         if identity == "bob":
             # Bob may watch, not publish.
             participant["permissions"] = {"can_publish": False}
+        if identity == "carol":
+            # Carol may publish, not watch.
+            participant["permissions"] = {"can_subscribe": False}
         minted = sdk.rooms.actions.generate_join_client_token(
             room.id, token_ttl_secs=600, refresh_token_ttl_secs=3600, extra_body=participant
         ).data
