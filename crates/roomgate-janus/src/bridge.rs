@@ -73,6 +73,8 @@ pub(crate) struct Inner {
     pub(crate) registry: Mutex<Registry>,
     /// Rooms known to exist in Janus since it last (re)started.
     pub(crate) rooms: Mutex<HashSet<Uuid>>,
+    /// Tokens of participants let go whose withdrawal from Janus is under way (not orphans).
+    pub(crate) withdrawing: Mutex<HashSet<String>>,
 }
 
 /// The bridge: cheap to clone, shared by the HTTP handlers and the background tasks.
@@ -116,12 +118,20 @@ impl Bridge {
                 settings,
                 registry: Mutex::new(Registry::default()),
                 rooms: Mutex::new(HashSet::new()),
+                withdrawing: Mutex::new(HashSet::new()),
             }),
         }
     }
 
     pub(crate) fn registry(&self) -> MutexGuard<'_, Registry> {
         self.inner.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn withdrawing(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.inner
+            .withdrawing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn rooms(&self) -> MutexGuard<'_, HashSet<Uuid>> {
@@ -255,6 +265,7 @@ impl Bridge {
         let Some(p) = self.registry().remove(id) else {
             return;
         };
+        self.withdrawing().insert(p.token.expose().to_owned());
         let admin = &self.inner.admin;
         let room = p.room.to_string();
         let secret = self.room_secret(p.room);
@@ -273,6 +284,8 @@ impl Bridge {
                 tracing::warn!(participant = %id, error = %e, "destroying its Janus session failed");
             }
         }
+        // Done or not: a token left in Janus is an orphan from now on, which the reconciliation takes out.
+        self.withdrawing().remove(p.token.expose());
         for e in results.into_iter().filter_map(Result::err) {
             tracing::warn!(participant = %id, error = %e, "withdrawing its Janus token failed");
         }

@@ -304,14 +304,21 @@ impl Bridge {
     /// lease could reach them), or not withdrawn when Janus did not answer. Their sessions are destroyed, the
     /// tokens removed, and their participants reported left.
     async fn take_out_orphans(&self, tokens: &HashSet<String>) -> Result<(), JanusError> {
-        let orphans: HashMap<&str, Uuid> = {
+        let candidates = |tokens: &HashSet<String>| -> HashMap<String, Uuid> {
             let registry = self.registry();
+            let withdrawing = self.withdrawing();
             tokens
                 .iter()
-                .filter_map(|t| crate::Secret::participant_of(t).map(|id| (t.as_str(), id)))
+                .filter(|t| !withdrawing.contains(*t))
+                .filter_map(|t| crate::Secret::participant_of(t).map(|id| (t.clone(), id)))
                 .filter(|(_, id)| registry.get(*id).is_none())
                 .collect()
         };
+        if candidates(tokens).is_empty() {
+            return Ok(());
+        }
+        // Asked again: the list may be older than withdrawals done since.
+        let orphans = candidates(&self.inner.admin.list_tokens().await?);
         if orphans.is_empty() {
             return Ok(());
         }
@@ -323,7 +330,7 @@ impl Bridge {
         for session in admin.list_sessions().await? {
             for handle in admin.list_handles(session).await.unwrap_or_default() {
                 let token = admin.handle_token(session, handle).await.ok().flatten();
-                if token.as_deref().is_some_and(|t| orphans.contains_key(t)) {
+                if token.is_some_and(|t| orphans.contains_key(&t)) {
                     admin.destroy_session(session).await?;
                     break;
                 }
