@@ -16,6 +16,9 @@ use crate::{
     janus::JanusError,
 };
 
+/// How long after its admission a participant that no event has bound is looked for in Janus's sessions.
+const UNBOUND_AFTER: Duration = Duration::from_secs(3);
+
 /// Janus's event types (its `eventhandler.h`): session, plugin, core.
 const EVENT_SESSION: u64 = 1;
 const EVENT_PLUGIN: u64 = 64;
@@ -248,6 +251,7 @@ impl Bridge {
                 return;
             }
         };
+        self.find_unbound(&sessions).await;
         let window = self.inner.settings.join_window;
         let mut left = Vec::new();
         let mut lost = Vec::new();
@@ -296,6 +300,44 @@ impl Bridge {
         }
         if let Err(e) = self.take_out_orphans(&tokens).await {
             tracing::warn!(error = %e, "taking tokens of no participant out of Janus failed");
+        }
+    }
+
+    /// Looks through Janus's sessions for the handles of participants admitted a while ago that no event has
+    /// bound yet (events lost, or Janus's event handler not configured), and binds them.
+    async fn find_unbound(&self, sessions: &HashSet<u64>) {
+        let (unbound, bound): (HashSet<String>, HashSet<u64>) = {
+            let registry = self.registry();
+            let unbound = registry
+                .matching(|p| {
+                    p.provisioned && p.sessions.is_empty() && p.admitted_at.elapsed() > UNBOUND_AFTER
+                })
+                .into_iter()
+                .filter_map(|id| registry.get(id).map(|p| p.token.expose().to_owned()))
+                .collect();
+            let bound = sessions
+                .iter()
+                .copied()
+                .filter(|s| registry.by_session(*s).is_some())
+                .collect();
+            (unbound, bound)
+        };
+        if unbound.is_empty() {
+            return;
+        }
+        let admin = &self.inner.admin;
+        for &session in sessions.difference(&bound) {
+            for handle in admin.list_handles(session).await.unwrap_or_default() {
+                let token = admin.handle_token(session, handle).await.ok().flatten();
+                if let Some(token) = token.filter(|t| unbound.contains(t)) {
+                    let mut registry = self.registry();
+                    if let Some(id) = registry.by_token(&token) {
+                        registry.bind(id, session);
+                        tracing::info!(participant = %id, "joined Janus (found by the reconciliation)");
+                    }
+                    break;
+                }
+            }
         }
     }
 

@@ -27,12 +27,23 @@ struct Setup {
 impl Setup {
     /// Everything running, with a room of `max_participants`; `None` (after a loud warning) without Janus.
     async fn start(max_participants: u32, join_window: Duration) -> Option<Setup> {
+        Self::start_with(max_participants, join_window, true).await
+    }
+
+    /// As [`Self::start`]; Janus's events reach the bridge only if `events`.
+    async fn start_with(max_participants: u32, join_window: Duration, events: bool) -> Option<Setup> {
         let paths = janus::installed()?;
         let server = TestServer::start(Backend::Sqlite, roomgate_server::Config::default()).await;
         let http = reqwest::Client::new();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let bridge_url = format!("http://{}", listener.local_addr().expect("addr"));
-        let janus = Janus::start(&paths, &format!("{bridge_url}/janus-events")).await;
+        // Without events, Janus posts them where nothing listens (port 9, discard).
+        let events_url = if events {
+            format!("{bridge_url}/janus-events")
+        } else {
+            "http://127.0.0.1:9/".into()
+        };
+        let janus = Janus::start(&paths, &events_url).await;
         let mut config = Config::new(
             &server.address,
             &server.key.secret,
@@ -115,6 +126,17 @@ impl Setup {
     async fn left(&self, id: &str) -> bool {
         let p = self.get(&format!("/v2/room_participants/{id}")).await;
         !p["data"]["left_at"].is_null()
+    }
+
+    /// A participant admitted through the bridge and joined to the VideoRoom as a page would: its id, its Janus
+    /// token and its Janus session.
+    async fn in_janus(&self, identity: &str) -> (String, String, u64) {
+        let (status, joined) = self.join(&self.token(identity).await).await;
+        assert_eq!(status, 200, "{joined}");
+        let id = joined["participant_id"].as_str().expect("id").to_owned();
+        let token = joined["token"].as_str().expect("token").to_owned();
+        let session = self.janus.join_as_publisher(&self.room, &id, &token).await;
+        (id, token, session)
     }
 
     /// `POST /join` with `token`: status and body.
@@ -276,12 +298,8 @@ async fn leaving_janus_and_a_janus_restart_are_reported_to_roomgate() {
     };
 
     // A joins the VideoRoom as a page would, then destroys its Janus session: roomgate records the leave.
-    let (_, a) = s.join(&s.token("alice").await).await;
-    let (a_id, a_token) = (
-        a["participant_id"].as_str().expect("id"),
-        a["token"].as_str().expect("token"),
-    );
-    let session = s.janus.join_as_publisher(&s.room, a_id, a_token).await;
+    let (a_id, a_token, session) = s.in_janus("alice").await;
+    let (a_id, a_token) = (a_id.as_str(), a_token.as_str());
     assert!(s.janus.sessions().await.contains(&session));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!s.left(a_id).await, "still in while its session lives");
@@ -325,12 +343,8 @@ async fn a_restarted_bridge_takes_out_what_the_last_run_left_in_janus() {
     let Some(mut s) = Setup::start(5, Duration::from_secs(30)).await else {
         return;
     };
-    let (_, a) = s.join(&s.token("alice").await).await;
-    let (a_id, a_token) = (
-        a["participant_id"].as_str().expect("id"),
-        a["token"].as_str().expect("token"),
-    );
-    let session = s.janus.join_as_publisher(&s.room, a_id, a_token).await;
+    let (a_id, _, session) = s.in_janus("alice").await;
+    let a_id = a_id.as_str();
     s.restart_bridge().await;
     // The new run holds no claims for A, so it cannot apply revocations to it: A is taken out and has left.
     eventually("the earlier run's participant is out of Janus", || async {
@@ -387,4 +401,24 @@ async fn a_session_end_takes_everyone_out_and_destroys_the_room() {
     let (status, again) = s.join(&s.token("carol").await).await;
     assert_eq!(status, 200, "{again}");
     assert!(s.janus.room_exists(&s.room).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(janus_tests), ignore = "Janus is not installed (apt-get install janus)")]
+async fn without_janus_events_the_reconciliation_finds_joins_and_leaves() {
+    let Some(s) = Setup::start_with(5, Duration::from_secs(5), false).await else {
+        return;
+    };
+    let (a_id, a_token, session) = s.in_janus("alice").await;
+    let (a_id, a_token) = (a_id.as_str(), a_token.as_str());
+    // Past the join window: found in Janus's sessions, so still in.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(
+        !s.left(a_id).await,
+        "a participant in Janus is not taken for one that never joined"
+    );
+    s.janus
+        .api(&format!("/{session}"), json!({ "janus": "destroy" }), a_token)
+        .await;
+    eventually("its leave is found too", || s.left(a_id)).await;
 }
