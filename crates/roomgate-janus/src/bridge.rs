@@ -2,7 +2,7 @@
 //! leaving reports back to roomgate.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
@@ -189,8 +189,8 @@ impl Bridge {
             claims,
             token: Secret::participant_token(admitted.id),
             admitted_at: Instant::now(),
-            provisioned: false,
-            sessions: HashSet::new(),
+            provisioned: None,
+            sessions: HashMap::new(),
             publisher: None,
             streams: Vec::new(),
             muted: (false, false),
@@ -209,7 +209,7 @@ impl Bridge {
         }
         let still_admitted = match self.registry().get_mut(admitted.id) {
             Some(p) => {
-                p.provisioned = true;
+                p.provisioned = Some(Instant::now());
                 true
             }
             None => false,
@@ -279,7 +279,7 @@ impl Bridge {
                 tracing::warn!(participant = %id, error = %e, "kicking the publisher failed");
             }
         }
-        for session in &p.sessions {
+        for session in p.sessions.keys() {
             if let Err(e) = admin.destroy_session(*session).await {
                 tracing::warn!(participant = %id, error = %e, "destroying its Janus session failed");
             }

@@ -244,6 +244,8 @@ impl Bridge {
     /// again; those joined are gone with their sessions).
     pub async fn reconcile(&self) {
         let admin = &self.inner.admin;
+        // What changed after Janus was asked is not judged by its (older) answer.
+        let asked = Instant::now();
         let (sessions, tokens) = match (admin.list_sessions().await, admin.list_tokens().await) {
             (Ok(s), Ok(t)) => (s, t),
             (Err(e), _) | (_, Err(e)) => {
@@ -258,14 +260,17 @@ impl Bridge {
         {
             let mut registry = self.registry();
             for id in registry.ids() {
-                let Some(p) = registry.get(id).filter(|p| p.provisioned) else {
+                let Some(p) = registry
+                    .get(id)
+                    .filter(|p| p.provisioned.is_some_and(|at| at < asked))
+                else {
                     continue;
                 };
                 let dead: Vec<u64> = p
                     .sessions
                     .iter()
-                    .filter(|s| !sessions.contains(s))
-                    .copied()
+                    .filter(|(s, bound_at)| **bound_at < asked && !sessions.contains(s))
+                    .map(|(s, _)| *s)
                     .collect();
                 let had_sessions = !p.sessions.is_empty();
                 let token_lost = !tokens.contains(p.token.expose());
@@ -310,7 +315,9 @@ impl Bridge {
             let registry = self.registry();
             let unbound = registry
                 .matching(|p| {
-                    p.provisioned && p.sessions.is_empty() && p.admitted_at.elapsed() > UNBOUND_AFTER
+                    p.provisioned.is_some()
+                        && p.sessions.is_empty()
+                        && p.admitted_at.elapsed() > UNBOUND_AFTER
                 })
                 .into_iter()
                 .filter_map(|id| registry.get(id).map(|p| p.token.expose().to_owned()))

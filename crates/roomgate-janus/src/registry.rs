@@ -1,10 +1,7 @@
 //! The participants the bridge admitted and has not yet seen leave, with what binds each to Janus: its token,
 //! the Janus sessions that joined with it, its publisher id and streams.
 
-use std::{
-    collections::{HashMap, HashSet},
-    fmt,
-};
+use std::{collections::HashMap, fmt};
 
 use roomgate_verify::{Claims, Uuid};
 use tokio::time::Instant;
@@ -30,10 +27,10 @@ pub struct Participant {
     pub can_subscribe: bool,
     /// When the bridge admitted it.
     pub admitted_at: Instant,
-    /// Whether its token and room are in Janus yet (the join is still provisioning them while not).
-    pub provisioned: bool,
-    /// The Janus sessions that joined the room with its token.
-    pub sessions: HashSet<u64>,
+    /// Since when its token and room are in Janus (`None` while the join is still provisioning them).
+    pub provisioned: Option<Instant>,
+    /// The Janus sessions that joined the room with its token, and since when the bridge knows each.
+    pub sessions: HashMap<u64, Instant>,
     /// Its VideoRoom publisher id, once it joined.
     pub publisher: Option<String>,
     /// Its published streams: (mid, "audio" | "video").
@@ -73,7 +70,7 @@ impl Registry {
     pub fn remove(&mut self, id: Uuid) -> Option<Participant> {
         let p = self.by_id.remove(&id)?;
         self.by_token.remove(p.token.expose());
-        for s in &p.sessions {
+        for s in p.sessions.keys() {
             self.by_session.remove(s);
         }
         Some(p)
@@ -102,7 +99,7 @@ impl Registry {
     /// Binds a Janus session to a participant.
     pub fn bind(&mut self, id: Uuid, session: u64) {
         if let Some(p) = self.by_id.get_mut(&id) {
-            p.sessions.insert(session);
+            p.sessions.entry(session).or_insert_with(Instant::now);
             self.by_session.insert(session, id);
         }
     }
