@@ -2,6 +2,7 @@
 mod api_keys;
 mod client;
 mod introspect;
+mod janus_bridge;
 mod limits;
 mod output;
 mod revocations;
@@ -56,6 +57,8 @@ enum Command {
     Rooms(rooms::RoomsArgs),
     /// Mint, refresh, revoke and introspect join tokens through the API; decode and verify tokens.
     Tokens(tokens::TokensArgs),
+    /// Bridge a Janus WebRTC server's VideoRoom to roomgate: joins, leaves, kicks and session ends.
+    JanusBridge(Box<janus_bridge::JanusBridgeArgs>),
     /// Print the OpenAPI 3.1 document of the HTTP API (the one served at /v2/openapi.json).
     Openapi,
 }
@@ -65,6 +68,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args).await,
+        Command::JanusBridge(args) => janus_bridge::run(*args).await,
         Command::ApiKeys(cmd) => {
             telemetry::init_stderr_warnings();
             api_keys::run(cmd).await
