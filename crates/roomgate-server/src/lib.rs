@@ -237,7 +237,7 @@ pub async fn serve(
     let maintenance = tokio::spawn(maintain_keys(state.clone()));
     let pruning = tokio::spawn(prune_revocations(state.clone()));
     let sweeping = tokio::spawn(expire_leases(state.clone()));
-    let delivering = tokio::spawn(webhooks::deliver(state.clone()));
+    let mut delivering = tokio::spawn(webhooks::deliver(state.clone()));
     let limits = state.config().limits.clone();
     let stopping = state.clone();
     let shutdown = async move {
@@ -249,7 +249,11 @@ pub async fn serve(
     maintenance.abort();
     pruning.abort();
     sweeping.abort();
-    delivering.abort();
+    // It drains on its own once stopping (bounded by its DRAIN).
+    let drain = webhooks::DRAIN + Duration::from_secs(1);
+    if tokio::time::timeout(drain, &mut delivering).await.is_err() {
+        delivering.abort();
+    }
     served
 }
 

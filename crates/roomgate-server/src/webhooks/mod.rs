@@ -347,13 +347,19 @@ async fn deliver_one(app: AppState, client: reqwest::Client, e: WebhookEventReco
     }
 }
 
-/// This replica's delivery loop (see the module's documentation); runs until aborted.
+/// How long a graceful stop waits for deliveries in flight (bounded by their timeouts) before leaving them to
+/// be sent again once their claims expire.
+pub const DRAIN: Duration = Duration::from_secs(5);
+
+/// This replica's delivery loop (see the module's documentation); when the server starts stopping, it claims
+/// nothing more and returns once the deliveries in flight are settled (at most [`DRAIN`]).
 pub async fn deliver(app: AppState) {
     let config = app.config().webhooks.clone();
     let client = client(&config);
     let wake = app.webhook_wake();
+    let mut stopping = app.stopping();
     let mut running: JoinSet<()> = JoinSet::new();
-    loop {
+    while !*stopping.borrow() {
         while running.try_join_next().is_some() {}
         let free = config.concurrency.saturating_sub(running.len());
         let mut claimed = 0;
@@ -369,17 +375,26 @@ pub async fn deliver(app: AppState) {
                 Err(err) => tracing::warn!(error = %err, "claiming webhook events failed"),
             }
         }
-        if claimed > 0 && claimed == free {
-            // There may be more due: claim again as soon as a delivery ends.
-            if running.join_next().await.is_some() {
-                continue;
-            }
-        }
+        // A full batch means there may be more due: the next delivery to end starts the next claim.
+        let poll = if claimed > 0 && claimed == free {
+            Duration::from_secs(3600)
+        } else {
+            config.poll_interval
+        };
         tokio::select! {
             () = wake.0.notified() => {}
-            () = tokio::time::sleep(config.poll_interval) => {}
+            () = tokio::time::sleep(poll) => {}
             Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = stopping.changed() => {}
         }
+    }
+    let in_flight = running.len();
+    let drained = tokio::time::timeout(DRAIN, async { while running.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(
+            in_flight,
+            "webhook deliveries still in flight at shutdown: they are sent again once their claims expire"
+        );
     }
 }
 

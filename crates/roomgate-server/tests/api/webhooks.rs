@@ -391,3 +391,26 @@ backend_test! {
         assert_eq!(gone.status(), StatusCode::NOT_FOUND, "the session went with its room");
     }
 }
+
+backend_test! {
+    async fn a_graceful_stop_settles_the_delivery_in_flight_so_a_restart_goes_on_at_once(backend: Backend) {
+        let mut app = TestApp::spawn_with(backend, hook_config()).await;
+        let hook = WebhookReceiver::start().await;
+        hook.plan([Reply::Slow(Duration::from_millis(1500))]);
+        let room = app.hooked_room(json!({"webhook_event_url": hook.url})).await;
+        app.enter(&room, "alice", None).await;
+        hook.wait_for(1, WITHIN).await;
+
+        app.restart().await; // drains: waits for the slow delivery to be acknowledged
+        let restarted = std::time::Instant::now();
+        let hits = hook.wait_for(2, WITHIN).await;
+        assert_eq!(types(&hits), ["video.room.session.started", "video.room.participant.joined"]);
+        assert!(
+            restarted.elapsed() < Duration::from_secs(3),
+            "no claim of the stopped server to wait out: {:?}",
+            restarted.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(hook.hits().len(), 2, "the acknowledged delivery is not sent again");
+    }
+}
