@@ -4,10 +4,7 @@
 use uuid::Uuid;
 
 use crate::{
-    rows::Columns,
-    shared::SqlBackend,
-    sql::{Statement, Value},
-    Result, SigningKeyRecord, StoreError, UnixMicros,
+    rows::Columns, shared::SqlBackend, sql::Statement, Result, SigningKeyRecord, StoreError, UnixMicros,
 };
 
 /// What happened in a room, as its webhook reports it.
@@ -136,17 +133,14 @@ impl Outbox {
         }
     }
 
+    /// A new event to fill in; `None` (nothing is kept) when the room has no webhook URL.
     fn push(
         &mut self,
         event_type: WebhookEventType,
         at: UnixMicros,
         session_id: Uuid,
-    ) -> &mut WebhookEventRecord {
-        let target = self.target.clone().unwrap_or(Target {
-            url: None,
-            failover_url: None,
-            timeout_secs: None,
-        });
+    ) -> Option<&mut WebhookEventRecord> {
+        let target = self.target.clone()?;
         self.events.push(WebhookEventRecord {
             seq: 0,
             id: Uuid::new_v4(),
@@ -163,7 +157,7 @@ impl Outbox {
             timeout_secs: target.timeout_secs,
             attempts: 0,
         });
-        self.events.last_mut().expect("just pushed")
+        self.events.last_mut()
     }
 
     pub(crate) fn session_started(&mut self, session_id: Uuid, at: UnixMicros) {
@@ -172,37 +166,43 @@ impl Outbox {
 
     /// From the rows of an ended session (`id, created_at, ended_at`).
     pub(crate) fn sessions_ended(&mut self, rows: &[impl Columns]) -> Result<()> {
+        if self.target.is_none() {
+            return Ok(());
+        }
         for row in rows {
             let (created, ended): (i64, i64) = (row.get("created_at")?, row.get("ended_at")?);
-            self.push(WebhookEventType::SessionEnded, ended, row.id("id")?)
-                .duration_secs = Some(secs_between(created, ended));
+            if let Some(e) = self.push(WebhookEventType::SessionEnded, ended, row.id("id")?) {
+                e.duration_secs = Some(secs_between(created, ended));
+            }
         }
         Ok(())
     }
 
     pub(crate) fn joined(&mut self, p: &crate::ParticipantRecord) {
-        let e = self.push(WebhookEventType::ParticipantJoined, p.joined_at, p.session_id);
-        e.participant_id = Some(p.id);
-        e.context = p.context.clone();
+        if let Some(e) = self.push(WebhookEventType::ParticipantJoined, p.joined_at, p.session_id) {
+            e.participant_id = Some(p.id);
+            e.context = p.context.clone();
+        }
     }
 
     /// From the rows of participants marked left (`id, session_id, context, joined_at, left_at`).
     pub(crate) fn left(&mut self, rows: &[impl Columns]) -> Result<()> {
+        if self.target.is_none() {
+            return Ok(());
+        }
         for row in rows {
             let (joined, left): (i64, i64) = (row.get("joined_at")?, row.get("left_at")?);
-            let e = self.push(WebhookEventType::ParticipantLeft, left, row.id("session_id")?);
-            e.participant_id = Some(row.id("id")?);
-            e.context = row.get("context")?;
-            e.duration_secs = Some(secs_between(joined, left));
+            if let Some(e) = self.push(WebhookEventType::ParticipantLeft, left, row.id("session_id")?) {
+                e.participant_id = Some(row.id("id")?);
+                e.context = row.get("context")?;
+                e.duration_secs = Some(secs_between(joined, left));
+            }
         }
         Ok(())
     }
 
     /// Stores the events (none when the room has no webhook URL), in the order they happened; their types.
     pub(crate) async fn write<B: SqlBackend>(self, b: &B, tx: &mut B::Tx) -> Result<Vec<WebhookEventType>> {
-        if self.target.is_none() {
-            return Ok(Vec::new());
-        }
         let mut types = Vec::with_capacity(self.events.len());
         for e in &self.events {
             b.tx_execute(tx, &insert_event(e)).await?;
@@ -268,29 +268,17 @@ pub(crate) fn any_due(now: UnixMicros) -> Statement {
 
 /// Records how the attempt on `seq` ended.
 pub(crate) fn settle(seq: i64, how: &WebhookSettlement, now: UnixMicros, error: Option<&str>) -> Statement {
-    let error: Value = error.map(|e| e.chars().take(500).collect::<String>()).into();
-    let s = match how {
-        WebhookSettlement::Delivered => Statement::new(
-            "UPDATE webhook_events SET done_at = $2, outcome = 'delivered', claimed_until = NULL, \
-             last_error = $3 WHERE seq = $1",
-        )
-        .bind(seq)
-        .bind(now),
-        WebhookSettlement::Failed => Statement::new(
-            "UPDATE webhook_events SET done_at = $2, outcome = 'failed', claimed_until = NULL, \
-             last_error = $3 WHERE seq = $1",
-        )
-        .bind(seq)
-        .bind(now),
-        WebhookSettlement::Retry(at) => Statement::new(
-            "UPDATE webhook_events SET next_attempt_at = $2, claimed_until = NULL, last_error = $3 WHERE seq = $1",
-        )
-        .bind(seq)
-        .bind(*at),
+    let (set, at) = match how {
+        WebhookSettlement::Delivered => ("done_at = $2, outcome = 'delivered'", now),
+        WebhookSettlement::Failed => ("done_at = $2, outcome = 'failed'", now),
+        WebhookSettlement::Retry(at) => ("next_attempt_at = $2", *at),
     };
-    let mut s = s;
-    s.args.push(error);
-    s
+    Statement::new(format!(
+        "UPDATE webhook_events SET {set}, claimed_until = NULL, last_error = $3 WHERE seq = $1"
+    ))
+    .bind(seq)
+    .bind(at)
+    .bind(error.map(|e| e.chars().take(500).collect::<String>()))
 }
 
 /// Deletes events settled before `before`.

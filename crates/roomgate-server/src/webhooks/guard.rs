@@ -1,10 +1,7 @@
 //! The SSRF guard: which addresses webhooks may be delivered to, checked on the addresses a target's name
 //! resolves to when it is delivered to (a DNS answer that changed since the room was configured counts), and on
 //! IP literals in the URL.
-use std::{
-    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
-    sync::Arc,
-};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
@@ -93,13 +90,6 @@ impl Resolve for GuardedResolver {
             }
             Ok(Box::new(kept.into_iter()) as Addrs)
         })
-    }
-}
-
-impl GuardedResolver {
-    /// As reqwest takes it.
-    pub fn shared(self) -> Arc<Self> {
-        Arc::new(self)
     }
 }
 

@@ -169,12 +169,9 @@ struct Failure {
 /// environment.
 pub fn client(config: &WebhookConfig) -> reqwest::Client {
     reqwest::Client::builder()
-        .dns_resolver(
-            guard::GuardedResolver {
-                allow_private: config.allow_private_targets,
-            }
-            .shared(),
-        )
+        .dns_resolver(std::sync::Arc::new(guard::GuardedResolver {
+            allow_private: config.allow_private_targets,
+        }))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .user_agent(concat!("roomgate-webhooks/", env!("CARGO_PKG_VERSION")))
@@ -222,6 +219,7 @@ async fn attempt(
         .timeout_secs
         .and_then(|s| u64::try_from(s).ok())
         .map_or(config.default_timeout, Duration::from_secs);
+    let host = parsed.host_str().unwrap_or_default().to_owned();
     let body = envelope(e, url);
     let timestamp = app.now().unix_timestamp();
     let signature = app.webhook_key().signature(timestamp, &body);
@@ -242,10 +240,7 @@ async fn attempt(
         }),
         Err(err) if refused_by_guard(&err) => Err(Failure {
             reason: "refused_target",
-            detail: format!(
-                "{} refused: its name resolves only to addresses that are not public",
-                parsed_host(url)
-            ),
+            detail: format!("{host} refused: its name resolves only to addresses that are not public"),
         }),
         Err(err) if err.is_timeout() => Err(Failure {
             reason: "timeout",
@@ -260,13 +255,6 @@ async fn attempt(
             detail: "the request failed".into(),
         }),
     }
-}
-
-fn parsed_host(url: &str) -> String {
-    reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// The delay before attempt `attempts + 1`: doubling from the first, capped, then a random half to all of it.

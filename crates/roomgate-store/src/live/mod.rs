@@ -15,6 +15,7 @@ use crate::{
     revoking,
     rows::{self, Columns},
     shared::SqlBackend,
+    sql::Statement,
     webhooks::{Outbox, Target},
     NewRevocation, Result, RevocationSelector, StoreError,
 };
@@ -112,21 +113,47 @@ async fn commit<B: SqlBackend>(
     b.commit(tx, feed_of).await
 }
 
+/// Runs a statement that marks participants left (returning `LEFT_COLUMNS`) and reports them; their ids.
+async fn record_left<B: SqlBackend>(
+    b: &B,
+    tx: &mut B::Tx,
+    marks: &Statement,
+    outbox: &mut Outbox,
+    out: &mut Settled,
+) -> Result<Vec<Uuid>> {
+    let left = b.tx_all(tx, marks).await?;
+    outbox.left(&left)?;
+    let left = ids(&left)?;
+    out.left.extend(&left);
+    Ok(left)
+}
+
+/// Runs a statement that ends a session (returning `ENDED_COLUMNS`) and reports it; whether it ended one.
+async fn record_ended<B: SqlBackend>(
+    b: &B,
+    tx: &mut B::Tx,
+    ends: &Statement,
+    outbox: &mut Outbox,
+    out: &mut Settled,
+) -> Result<bool> {
+    let ended = b.tx_all(tx, ends).await?;
+    outbox.sessions_ended(&ended)?;
+    out.ended_sessions.extend(ids(&ended)?);
+    Ok(!ended.is_empty())
+}
+
 /// Marks these live participants left.
 async fn mark_left<B: SqlBackend>(
     b: &B,
     tx: &mut B::Tx,
-    ids_: &[Uuid],
+    chosen: &[Uuid],
     now: i64,
     outbox: &mut Outbox,
     out: &mut Settled,
 ) -> Result<()> {
-    if ids_.is_empty() {
-        return Ok(());
+    if !chosen.is_empty() {
+        record_left(b, tx, &sql::mark_left(chosen, now), outbox, out).await?;
     }
-    let left = b.tx_all(tx, &sql::mark_left(ids_, now)).await?;
-    outbox.left(&left)?;
-    out.left.extend(ids(&left)?);
     Ok(())
 }
 
@@ -139,9 +166,7 @@ async fn settle<B: SqlBackend>(
     outbox: &mut Outbox,
     out: &mut Settled,
 ) -> Result<bool> {
-    let left = b.tx_all(tx, &sql::expire_leases(session_id, now)).await?;
-    outbox.left(&left)?;
-    out.left.extend(ids(&left)?);
+    record_left(b, tx, &sql::expire_leases(session_id, now), outbox, out).await?;
     end_if_empty(b, tx, session_id, now, outbox, out).await
 }
 
@@ -153,12 +178,7 @@ async fn end_if_empty<B: SqlBackend>(
     outbox: &mut Outbox,
     out: &mut Settled,
 ) -> Result<bool> {
-    let ended = b.tx_all(tx, &sql::end_if_empty(session_id, now)).await?;
-    outbox.sessions_ended(&ended)?;
-    if !ended.is_empty() {
-        out.ended_sessions.push(session_id);
-    }
-    Ok(!ended.is_empty())
+    record_ended(b, tx, &sql::end_if_empty(session_id, now), outbox, out).await
 }
 
 /// Numbers `commands` and `revocations` after everything the account's feed holds (revocations first) and
@@ -236,11 +256,8 @@ pub(crate) async fn admit<B: SqlBackend>(b: &B, a: &Admission) -> Result<Admitte
     }
     let mut replaced = Vec::new();
     if let (Some(s), Some(identity)) = (session, p.identity.as_deref()) {
-        let left = b
-            .tx_all(&mut tx, &sql::replace_identity(s, identity, now))
-            .await?;
-        outbox.left(&left)?;
-        replaced = ids(&left)?;
+        let replace = sql::replace_identity(s, identity, now);
+        replaced = record_left(b, &mut tx, &replace, &mut outbox, &mut settled).await?;
     }
     let (session_id, session_started) = match session {
         Some(s) => {
@@ -395,9 +412,8 @@ pub(crate) async fn moderate<B: SqlBackend>(b: &B, req: &ModerationRequest) -> R
     match &req.action {
         Moderation::End => {
             mark_left(b, &mut tx, &out.participants, now, &mut outbox, &mut out.settled).await?;
-            let ended = b.tx_all(&mut tx, &sql::end_session(found.id, now)).await?;
-            outbox.sessions_ended(&ended)?;
-            out.settled.ended_sessions.push(found.id);
+            let end = sql::end_session(found.id, now);
+            record_ended(b, &mut tx, &end, &mut outbox, &mut out.settled).await?;
             revocations.push(revocation(RevocationSelector::IssuedBefore(now), "session ended"));
             commands.push(cmd(None, CommandKind::SessionEnd, Vec::new(), Some("ended")));
         }
@@ -458,9 +474,14 @@ pub(crate) async fn delete_room<B: SqlBackend>(
     if let Some(session) = active_session {
         let live = ids(&b.tx_all(&mut tx, &sql::live_participants(session)).await?)?;
         mark_left(b, &mut tx, &live, now, &mut outbox, &mut settled).await?;
-        let ended = b.tx_all(&mut tx, &sql::end_session(session, now)).await?;
-        outbox.sessions_ended(&ended)?;
-        settled.ended_sessions.push(session);
+        record_ended(
+            b,
+            &mut tx,
+            &sql::end_session(session, now),
+            &mut outbox,
+            &mut settled,
+        )
+        .await?;
         let end = command_for(
             account_id,
             room_id,
